@@ -1,0 +1,48 @@
+"""iostat-widget: live system activity streamed over WebSocket into a JupyterLab widget.
+
+``Monitor()`` shows it in a notebook, ``serve()`` runs the server, ``stream(url)`` reads one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Monitor",
+    "Sample",
+    "SampleError",
+    "SampleStream",
+    "Server",
+    "__version__",
+    "serve",
+    "stream",
+    "validate_sample",
+]
+
+if TYPE_CHECKING:
+    from .clients.stream import SampleStream, stream
+    from .schema import Sample, SampleError, validate_sample
+    from .server import Server, serve
+    from .widget.monitor import Monitor
+
+_LAZY = {
+    "Monitor": "widget.monitor",
+    "Sample": "schema",
+    "SampleError": "schema",
+    "validate_sample": "schema",
+    "SampleStream": "clients.stream",
+    "stream": "clients.stream",
+    "Server": "server",
+    "serve": "server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `iostat-widget serve` does not import ipywidgets and bqplot.
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,7 @@
+"""``python -m iostat_widget`` runs the command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,182 @@
+"""The hub: one sampler for the whole server, a history ring, and fan-out to every transport.
+
+Sampling the machine once and sending the same encoded bytes to everyone is what makes the cost of
+a viewer nearly nothing. The sampler runs only while someone is watching (plus a short linger, so
+long-poll clients that reconnect between requests do not restart it every time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import NamedTuple
+
+from ..schema import encode_sample
+from ..sources.psutil_sampler import Sampler
+
+__all__ = ["Frame", "Hub", "Listener"]
+
+log = logging.getLogger(__name__)
+
+
+class Frame(NamedTuple):
+    """One sample as it travels: its number, its time, and its JSON text, encoded once."""
+
+    seq: int
+    t: float
+    payload: str
+
+
+Listener = Callable[[Frame], None]
+
+
+class Hub:
+    """Drives one sampler at a fixed interval and hands each encoded sample to every listener.
+
+    ``acquire()``/``release()`` count the clients; sampling starts with the first and stops
+    ``linger`` seconds after the last one left. ``clock`` and ``sleep`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        sampler: Sampler,
+        *,
+        interval: float = 1.0,
+        history: int = 60,
+        linger: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not interval > 0:
+            raise ValueError(f"interval must be positive, got {interval!r}")
+        if history < 1:
+            raise ValueError(f"history must be at least 1, got {history!r}")
+        self.sampler = sampler
+        self.interval = float(interval)
+        self.linger = linger
+        self._clock = clock
+        self._history: deque[Frame] = deque(maxlen=history)
+        self._listeners: list[Listener] = []
+        self._demand = 0
+        self._next_seq = 0
+        self._task: asyncio.Task[None] | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._tick: asyncio.Future[Frame] | None = None
+        self.errors = 0  #: sampler calls that raised (logged and skipped)
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def seq(self) -> int:
+        """Number of the newest sample, or -1 before the first."""
+        return self._next_seq - 1
+
+    @property
+    def clients(self) -> int:
+        """How many clients currently hold the sampler running."""
+        return self._demand
+
+    @property
+    def sampling(self) -> bool:
+        """Whether the sampler task is running."""
+        return self._task is not None and not self._task.done()
+
+    def history_after(self, seq: int) -> list[Frame]:
+        """Frames kept in the ring with a number above ``seq``, oldest first."""
+        if self._history and self._history[0].seq > seq:
+            return list(self._history)
+        return [frame for frame in self._history if frame.seq > seq]
+
+    # -- listeners and demand -----------------------------------------------------------------
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(frame)`` on the event loop for every new sample."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        """Stop calling ``listener``; unknown listeners are ignored."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def acquire(self) -> None:
+        """A client arrived: make sure the sampler runs."""
+        self._demand += 1
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        if not self.sampling:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="iostat-hub")
+
+    def release(self) -> None:
+        """A client left: stop sampling once nobody has been watching for ``linger`` seconds."""
+        self._demand = max(self._demand - 1, 0)
+        if self._demand == 0 and self._idle_timer is None:
+            loop = asyncio.get_running_loop()
+            self._idle_timer = loop.call_later(self.linger, self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        self._idle_timer = None
+        if self._demand == 0 and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def next_frames(self, after: int, max_wait: float) -> list[Frame]:
+        """Frames newer than ``after``, waiting up to ``max_wait`` s for the next one if none yet.
+
+        Every waiter shares one future per tick, so a thousand waiting requests cost one wake-up
+        each and no polling.
+        """
+        frames = self.history_after(after)
+        if frames or max_wait <= 0:
+            return frames
+        if self._tick is None or self._tick.done():
+            self._tick = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._tick), max_wait)
+        return self.history_after(after)
+
+    # -- the sampling loop --------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            self.sampler.prime()
+        except Exception:
+            self.errors += 1
+            log.exception("sampler failed to take its baseline reading")
+        deadline = self._clock() + self.interval
+        while True:
+            await asyncio.sleep(max(deadline - self._clock(), 0.0))
+            self._publish_one()
+            deadline += self.interval
+            if self._clock() > deadline:  # fell behind (suspended machine, busy loop): skip ahead
+                deadline = self._clock() + self.interval
+
+    def _publish_one(self) -> None:
+        try:
+            sample = self.sampler.sample(self._next_seq)
+            frame = Frame(sample["seq"], sample["t"], encode_sample(sample))
+        except Exception:
+            self.errors += 1
+            log.exception("sampler failed; skipping this tick")
+            return
+        self._next_seq += 1
+        self._history.append(frame)
+        for listener in list(self._listeners):
+            try:
+                listener(frame)
+            except Exception:
+                log.exception("listener %r failed on frame %d", listener, frame.seq)
+        if self._tick is not None and not self._tick.done():
+            self._tick.set_result(frame)
+
+    async def aclose(self) -> None:
+        """Stop sampling now and forget the listeners."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._listeners.clear()

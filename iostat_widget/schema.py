@@ -1,0 +1,152 @@
+"""The sample schema: the one JSON object every transport carries.
+
+Pure on purpose (no asyncio, no sockets, no widgets): the server encodes with it, every client
+validates with it, and hostile input is judged by it alone. A sample that fails validation raises
+:class:`SampleError` with a reason, so callers can count and skip it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, Final, TypedDict
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "CpuPercent",
+    "DiskRates",
+    "MemUsage",
+    "NetRates",
+    "Sample",
+    "SampleError",
+    "decode_sample",
+    "encode_sample",
+    "validate_sample",
+]
+
+#: A sample is ~200 bytes; anything far larger is not a sample and is refused unread.
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+
+_PERCENT_SLACK: Final = 0.5  # counters sampled a tick apart can overshoot 100 % by rounding
+_MAX_RATE: Final = 1e15  # bytes/s; a petabyte per second is not a real disk or NIC
+_MAX_HOST: Final = 255  # longest DNS name
+
+
+class CpuPercent(TypedDict):
+    """Share of CPU time over the interval, in percent, like iostat's us/sy/id/wa/st columns."""
+
+    us: float
+    sy: float
+    id: float
+    wa: float
+    st: float
+
+
+class DiskRates(TypedDict):
+    """Bytes per second read from and written to all disks over the interval."""
+
+    read_bps: float
+    write_bps: float
+
+
+class NetRates(TypedDict):
+    """Bytes per second received and sent on all interfaces over the interval."""
+
+    rx_bps: float
+    tx_bps: float
+
+
+class MemUsage(TypedDict):
+    """Memory in use, in percent of total, at the end of the interval."""
+
+    used_pct: float
+
+
+class Sample(TypedDict):
+    """One reading of the machine; ``seq`` grows by one per sample and per server."""
+
+    seq: int
+    t: float
+    date: str
+    host: str
+    interval: float
+    cpu: CpuPercent
+    disk: DiskRates
+    net: NetRates
+    mem: MemUsage
+
+
+class SampleError(ValueError):
+    """Raised for a message that is not a valid sample; ``str(err)`` says what is wrong."""
+
+
+def _number(value: object, where: str, low: float, high: float) -> float:
+    # bool is an int subclass; true/false in a number field is a malformed sample, not 1/0.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SampleError(f"{where}: expected a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise SampleError(f"{where}: not a finite number")
+    if not low <= number <= high:
+        raise SampleError(f"{where}: {number!r} outside [{low}, {high}]")
+    return number
+
+
+def _section(
+    obj: dict[str, Any], name: str, keys: tuple[str, ...], high: float
+) -> dict[str, float]:
+    part = obj.get(name)
+    if not isinstance(part, dict):
+        raise SampleError(f"{name}: expected an object")
+    return {key: _number(part.get(key), f"{name}.{key}", 0.0, high) for key in keys}
+
+
+def validate_sample(obj: object) -> Sample:
+    """Check a decoded message and return a clean :class:`Sample` (unknown keys are dropped).
+
+    Raises :class:`SampleError` naming the first problem found.
+    """
+    if not isinstance(obj, dict):
+        raise SampleError(f"sample: expected an object, got {type(obj).__name__}")
+    seq = obj.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
+        raise SampleError("seq: expected a non-negative integer")
+    date, host = obj.get("date"), obj.get("host")
+    if not isinstance(date, str) or not 0 < len(date) <= 40:
+        raise SampleError("date: expected an ISO-8601 string")
+    if not isinstance(host, str) or len(host) > _MAX_HOST:
+        raise SampleError("host: expected a string of at most 255 characters")
+    pct = 100.0 + _PERCENT_SLACK
+    cpu = _section(obj, "cpu", ("us", "sy", "id", "wa", "st"), pct)
+    disk = _section(obj, "disk", ("read_bps", "write_bps"), _MAX_RATE)
+    net = _section(obj, "net", ("rx_bps", "tx_bps"), _MAX_RATE)
+    mem = _section(obj, "mem", ("used_pct",), pct)
+    return Sample(
+        seq=seq,
+        t=_number(obj.get("t"), "t", 0.0, 1e11),
+        date=date,
+        host=host,
+        interval=_number(obj.get("interval"), "interval", 1e-3, 86400.0),
+        cpu=CpuPercent(us=cpu["us"], sy=cpu["sy"], id=cpu["id"], wa=cpu["wa"], st=cpu["st"]),
+        disk=DiskRates(read_bps=disk["read_bps"], write_bps=disk["write_bps"]),
+        net=NetRates(rx_bps=net["rx_bps"], tx_bps=net["tx_bps"]),
+        mem=MemUsage(used_pct=mem["used_pct"]),
+    )
+
+
+def decode_sample(message: str | bytes) -> Sample:
+    """Parse one wire message (JSON text) into a validated :class:`Sample`."""
+    if len(message) > MAX_MESSAGE_BYTES:
+        raise SampleError(f"message: {len(message)} bytes is over {MAX_MESSAGE_BYTES}")
+    try:
+        obj = json.loads(message)
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+        raise SampleError(f"message: not JSON ({err})") from None
+    except RecursionError:
+        raise SampleError("message: nested too deeply") from None
+    return validate_sample(obj)
+
+
+def encode_sample(sample: Sample) -> str:
+    """Encode compactly (no spaces); the result is sent as-is to every client."""
+    return json.dumps(sample, separators=(",", ":"), allow_nan=False)

@@ -1,0 +1,176 @@
+"""The server: one hub, its transports, one port.
+
+``serve()`` is the whole of ``iostat-widget serve`` as a library call, so the same server runs
+from a shell, from a test, or embedded in a Jupyter kernel next to the widget that watches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Generator
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Self
+
+from websockets.asyncio.server import Server as WebSocketServer
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as websockets_serve
+from websockets.http11 import Request, Response
+
+from . import __version__
+from .hub.hub import Hub
+from .schema import MAX_MESSAGE_BYTES
+from .sources.psutil_sampler import PsutilSampler, Sampler
+from .transports.http_routes import Router, json_response
+from .transports.websocket import WebSocketFanout
+
+__all__ = ["STREAM_PATH", "Server", "serve"]
+
+log = logging.getLogger(__name__)
+
+STREAM_PATH = "/iostat"
+
+
+class Server:
+    """A running (or ready to run) iostat-widget server.
+
+    Use as ``async with serve(...) as server:``, or ``server = await serve(...)`` then
+    ``await server.serve_forever()``; ``await server.aclose()`` stops it and closes every socket.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        interval: float = 1.0,
+        history: int = 60,
+        sampler: Sampler | None = None,
+        linger: float = 5.0,
+        max_size: int = 4096,
+        ping_interval: float | None = 20.0,
+    ) -> None:
+        self.host = host
+        self.requested_port = port
+        self.hub = Hub(
+            sampler if sampler is not None else PsutilSampler(),
+            interval=interval,
+            history=history,
+            linger=linger,
+        )
+        self.fanout = WebSocketFanout(self.hub)
+        self.router = Router({"/healthz": self._healthz}, frozenset({STREAM_PATH}))
+        self._max_size = min(max_size, MAX_MESSAGE_BYTES)
+        self._ping_interval = ping_interval
+        self._ws_server: WebSocketServer | None = None
+        self._started_at = 0.0
+
+    # -- addresses ----------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        """The bound port (the OS's choice when started with ``port=0``)."""
+        if self._ws_server is None:
+            raise RuntimeError("server is not started")
+        sockname = next(iter(self._ws_server.sockets)).getsockname()
+        return int(sockname[1])
+
+    def _base(self, scheme: str) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """WebSocket URL of the sample stream, e.g. ``ws://127.0.0.1:8765/iostat``."""
+        return self._base("ws") + STREAM_PATH
+
+    @property
+    def http_url(self) -> str:
+        """Base HTTP URL of the same port (health check, long poll, page)."""
+        return self._base("http")
+
+    # -- routes -------------------------------------------------------------------------------
+    async def _healthz(self, connection: ServerConnection, request: Request) -> Response:
+        return json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "clients": len(self.fanout.connections),
+                "seq": self.hub.seq,
+                "interval": self.hub.interval,
+                "sampling": self.hub.sampling,
+                "uptime": round(time.monotonic() - self._started_at, 3),
+                "skipped": self.fanout.skipped,
+                "errors": self.hub.errors,
+            },
+            HTTPStatus.OK,
+        )
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> Self:
+        """Bind the port and start accepting clients; sampling starts with the first client."""
+        if self._ws_server is not None:
+            return self
+        self._ws_server = await websockets_serve(
+            self.fanout.handler,
+            self.host,
+            self.requested_port,
+            process_request=self.router.process_request,
+            compression=None,  # samples are tiny; deflate would cost CPU per client per sample
+            max_size=self._max_size,
+            ping_interval=self._ping_interval,
+            ping_timeout=self._ping_interval,
+        )
+        self._started_at = time.monotonic()
+        log.info("serving %s", self.url)
+        return self
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled, then close."""
+        if self._ws_server is None:
+            await self.start()
+        try:
+            await asyncio.Future()
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop sampling, close every connection and the listening socket."""
+        await self.hub.aclose()
+        server, self._ws_server = self._ws_server, None
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        return self.start().__await__()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    interval: float = 1.0,
+    history: int = 60,
+    sampler: Sampler | None = None,
+    **options: Any,
+) -> Server:
+    """Create the server: ``async with serve(port=0) as server: print(server.url)``.
+
+    ``interval`` is seconds between samples, ``history`` how many recent samples a new client
+    receives first, ``sampler`` replaces the psutil source (anything with ``prime``/``sample``).
+    Binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose.
+    """
+    return Server(host, port, interval=interval, history=history, sampler=sampler, **options)

@@ -1,0 +1,62 @@
+"""A deterministic source: samples computed from their number, not read from the machine.
+
+Tests, benchmarks and demos need a feed whose every value is known in advance (and one that costs
+nothing to produce) to tell a transport's behaviour apart from the machine's noise.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample
+from .psutil_sampler import iso_date
+from .rates import rounded
+
+__all__ = ["SyntheticSampler", "synthetic_sample"]
+
+
+def synthetic_sample(
+    seq: int, t: float, *, host: str = "synthetic", interval: float = 1.0
+) -> Sample:
+    """The sample numbered ``seq``: a slow wave of user time over a steady system share."""
+    us = rounded(30.0 + 25.0 * math.sin(seq / 5.0))
+    sy = rounded(5.0 + (seq % 7))
+    return Sample(
+        seq=seq,
+        t=round(t, 3),
+        date=iso_date(t),
+        host=host,
+        interval=interval,
+        cpu=CpuPercent(us=us, sy=sy, id=rounded(100.0 - us - sy), wa=0, st=0),
+        disk=DiskRates(read_bps=1000 * (seq % 3), write_bps=4096),
+        net=NetRates(rx_bps=100 * seq, tx_bps=50 * seq),
+        mem=MemUsage(used_pct=42.5),
+    )
+
+
+class SyntheticSampler:
+    """A :class:`~iostat_widget.sources.psutil_sampler.Sampler` of :func:`synthetic_sample`\\ s."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "synthetic",
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.host = host
+        self.interval = interval
+        self._clock = clock
+        self.primed = 0  #: how many times sampling (re)started
+        self.calls = 0  #: how many samples were taken
+
+    def prime(self) -> None:
+        """Count the (re)start; there are no counters to read."""
+        self.primed += 1
+
+    def sample(self, seq: int) -> Sample:
+        """The sample numbered ``seq``, stamped with the clock's time."""
+        self.calls += 1
+        return synthetic_sample(seq, self._clock(), host=self.host, interval=self.interval)

@@ -1,0 +1,64 @@
+"""WebSocket fan-out: the live path from the hub to every connected client.
+
+Each sample is encoded once by the hub and pushed with ``websockets.broadcast`` (one write per
+client, no per-client task). A client whose socket stops draining is skipped, not waited for: its
+write buffer is capped at ``skip_above`` bytes, so a stalled reader costs bounded memory and never
+delays anyone else; websockets' keepalive ping then closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.exceptions import ConnectionClosed
+
+from ..hub.hub import Frame, Hub
+
+__all__ = ["WebSocketFanout"]
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketFanout:
+    """Serves ``/iostat``: recent history on connect, then every new sample as it is taken."""
+
+    def __init__(self, hub: Hub, *, skip_above: int = 16 * 1024) -> None:
+        self.hub = hub
+        self.skip_above = skip_above
+        self.connections: set[ServerConnection] = set()
+        self.skipped = 0  #: samples not written to a client whose buffer was full
+        self.ignored = 0  #: messages clients sent that the server does not expect
+        hub.add_listener(self._broadcast)
+
+    def _broadcast(self, frame: Frame) -> None:
+        ready = []
+        for connection in self.connections:
+            transport = connection.transport
+            if transport is not None and transport.get_write_buffer_size() <= self.skip_above:
+                ready.append(connection)
+        self.skipped += len(self.connections) - len(ready)
+        broadcast(ready, frame.payload)
+
+    async def _send_history(self, connection: ServerConnection) -> None:
+        # Send what the ring holds, then whatever arrived meanwhile, until caught up; the caller
+        # joins the live set with no await in between, so no sample is missed or sent twice.
+        last = -1
+        while frames := self.hub.history_after(last):
+            for frame in frames:
+                await connection.send(frame.payload)
+                last = frame.seq
+
+    async def handler(self, connection: ServerConnection) -> None:
+        """websockets connection handler for the sample stream."""
+        self.hub.acquire()
+        try:
+            await self._send_history(connection)
+            self.connections.add(connection)
+            async for _ in connection:  # keep reading so close frames and pongs are processed
+                self.ignored += 1
+        except ConnectionClosed:
+            pass  # a client leaving mid-send is normal
+        finally:
+            self.connections.discard(connection)
+            self.hub.release()

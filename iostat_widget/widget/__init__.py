@@ -1,0 +1,7 @@
+"""Widget: the ``Monitor`` and the kernel-side machinery that feeds it."""
+
+from .monitor import Monitor
+from .runtime import KernelRuntime
+from .window import SampleWindow
+
+__all__ = ["KernelRuntime", "Monitor", "SampleWindow"]

@@ -1,0 +1,79 @@
+"""The widget's data: a fixed window of recent samples turned into chart arrays and table rows.
+
+Pure (numpy only, no widgets, no asyncio) so the chart's numbers are tested without a kernel. The
+window never grows: after a million samples it holds the same ``size`` as after ``size``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from ..schema import Sample
+
+__all__ = ["SampleWindow"]
+
+
+class SampleWindow:
+    """The last ``size`` samples, with the breaks a chart must show.
+
+    A break is drawn where samples are missing: the number did not follow on (the server skipped
+    or restarted) or more than ``gap_factor`` intervals passed. The chart gets a NaN point there,
+    which bqplot leaves undrawn, so no line is invented across an outage.
+    """
+
+    def __init__(self, size: int = 60, *, gap_factor: float = 2.5) -> None:
+        if size < 1:
+            raise ValueError(f"window size must be at least 1, got {size!r}")
+        self.size = size
+        self.gap_factor = gap_factor
+        self._samples: deque[Sample] = deque(maxlen=size)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def add(self, sample: Sample) -> None:
+        """Append one sample (the oldest falls out when the window is full)."""
+        self._samples.append(sample)
+
+    @property
+    def newest(self) -> Sample | None:
+        """The most recent sample, if any."""
+        return self._samples[-1] if self._samples else None
+
+    def _is_break(self, before: Sample, after: Sample) -> bool:
+        if after["seq"] != before["seq"] + 1:
+            return True
+        return after["t"] - before["t"] > self.gap_factor * max(after["interval"], 1e-3)
+
+    def chart(self) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
+        """``x`` as datetime64[ms] and ``y`` as two rows, [us + sy, us], with NaN at breaks.
+
+        Two rows stacked this way draw iostat's us/sy as areas: the us+sy area first, the us area
+        over it, so the visible top band is system time.
+        """
+        times: list[float] = []
+        top: list[float] = []
+        user: list[float] = []
+        previous: Sample | None = None
+        for sample in self._samples:
+            if previous is not None and self._is_break(previous, sample):
+                times.append((previous["t"] + sample["t"]) / 2)
+                top.append(np.nan)
+                user.append(np.nan)
+            us, sy = sample["cpu"]["us"], sample["cpu"]["sy"]
+            times.append(sample["t"])
+            top.append(us + sy)
+            user.append(us)
+            previous = sample
+        millis = np.rint(np.asarray(times, dtype=np.float64) * 1000.0).astype(np.int64)
+        x = millis.astype("datetime64[ms]")
+        return x, np.array([top, user], dtype=np.float64).reshape(2, len(times))
+
+    def rows(self, count: int) -> Sequence[Sample]:
+        """The newest ``count`` samples, newest first (the table's order)."""
+        newest_first = list(reversed(self._samples))
+        return newest_first[:count]

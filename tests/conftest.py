@@ -1,0 +1,20 @@
+"""Shared fixtures: an in-process server on loopback fed by the deterministic sampler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from iostat_widget.server import Server
+from iostat_widget.sources.synthetic import SyntheticSampler
+
+FAST = 0.05  # seconds between samples in tests: 20 Hz keeps tests short and bounded
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    async with Server(
+        "127.0.0.1", 0, interval=FAST, sampler=SyntheticSampler(interval=FAST), linger=0.2
+    ) as running:
+        yield running

@@ -1,0 +1,119 @@
+"""The hub: one sampler, consecutive numbers, a bounded ring, sampling only while watched."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from iostat_widget.hub.hub import Frame, Hub
+from iostat_widget.schema import Sample
+from iostat_widget.sources.synthetic import SyntheticSampler
+
+
+async def wait_until(predicate: object, limit: float = 5.0) -> None:
+    async with asyncio.timeout(limit):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.005)
+
+
+async def test_frames_are_numbered_encoded_once_and_kept_in_a_ring() -> None:
+    sampler = SyntheticSampler()
+    hub = Hub(sampler, interval=0.01, history=5)
+    seen: list[Frame] = []
+    hub.add_listener(seen.append)
+    hub.acquire()
+    await wait_until(lambda: len(seen) >= 12)
+    await hub.aclose()
+    assert [f.seq for f in seen] == list(range(len(seen)))
+    assert all(json.loads(f.payload)["seq"] == f.seq for f in seen)
+    assert sampler.calls == len(seen)  # one sample per tick, whatever the number of listeners
+    ring = hub.history_after(-1)
+    assert len(ring) == 5 and ring == seen[-5:]
+    assert hub.history_after(seen[-2].seq) == [seen[-1]]
+    assert hub.seq == seen[-1].seq
+
+
+async def test_sampling_starts_with_demand_and_stops_after_linger() -> None:
+    sampler = SyntheticSampler()
+    hub = Hub(sampler, interval=0.01, linger=0.05)
+    await asyncio.sleep(0.05)
+    assert sampler.calls == 0 and not hub.sampling  # nobody watching: no sampling
+    hub.acquire()
+    hub.acquire()
+    await wait_until(lambda: sampler.calls >= 3)
+    hub.release()
+    assert hub.sampling and hub.clients == 1
+    hub.release()
+    await wait_until(lambda: not hub.sampling)
+    calls = sampler.calls
+    await asyncio.sleep(0.05)
+    assert sampler.calls == calls
+    hub.acquire()  # a client within or after linger restarts it, numbers go on
+    await wait_until(lambda: sampler.calls >= calls + 2)
+    assert sampler.primed == 2
+    await hub.aclose()
+    assert [f.seq for f in hub.history_after(-1)] == list(range(hub.seq + 1))[-60:]
+
+
+async def test_client_returning_within_linger_keeps_the_sampler() -> None:
+    sampler = SyntheticSampler()
+    hub = Hub(sampler, interval=0.01, linger=0.5)
+    hub.acquire()
+    await wait_until(lambda: sampler.calls >= 1)
+    hub.release()
+    hub.acquire()
+    await asyncio.sleep(0.6)
+    assert hub.sampling and sampler.primed == 1
+    await hub.aclose()
+
+
+class FlakySampler(SyntheticSampler):
+    def sample(self, seq: int) -> Sample:
+        if self.calls % 3 == 1:
+            self.calls += 1
+            raise OSError("counter file vanished")
+        return super().sample(seq)
+
+
+async def test_failing_sampler_or_listener_skips_a_tick_not_the_loop() -> None:
+    hub = Hub(FlakySampler(), interval=0.01)
+    good: list[Frame] = []
+
+    def broken(frame: Frame) -> None:
+        raise RuntimeError("listener bug")
+
+    hub.add_listener(broken)
+    hub.add_listener(good.append)
+    hub.acquire()
+    await wait_until(lambda: len(good) >= 6)
+    await hub.aclose()
+    assert hub.errors >= 2
+    assert [f.seq for f in good] == list(range(len(good)))  # numbers have no holes
+
+
+async def test_next_frames_waits_for_the_next_sample() -> None:
+    hub = Hub(SyntheticSampler(), interval=0.02)
+    hub.acquire()
+    frames = await hub.next_frames(after=-1, max_wait=2.0)
+    assert [f.seq for f in frames] == [0]
+    later = await hub.next_frames(after=frames[-1].seq, max_wait=2.0)
+    assert later and later[0].seq == 1
+    assert await hub.next_frames(after=10**9, max_wait=0.01) == []
+    await hub.aclose()
+
+
+async def test_many_waiters_share_one_wakeup() -> None:
+    hub = Hub(SyntheticSampler(), interval=0.05)
+    hub.acquire()
+    results = await asyncio.gather(*(hub.next_frames(-1, 2.0) for _ in range(500)))
+    assert all(r and r[0].seq == 0 for r in results)
+    await hub.aclose()
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="interval"):
+        Hub(SyntheticSampler(), interval=0)
+    with pytest.raises(ValueError, match="history"):
+        Hub(SyntheticSampler(), history=0)

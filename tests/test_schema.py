@@ -1,0 +1,139 @@
+"""The sample schema accepts good samples and rejects each malformed kind with a reason."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iostat_widget.schema import (
+    MAX_MESSAGE_BYTES,
+    SampleError,
+    decode_sample,
+    encode_sample,
+    validate_sample,
+)
+from iostat_widget.sources.synthetic import synthetic_sample
+
+GOOD = dict(synthetic_sample(7, 1_764_130_513.25, host="db-1", interval=1.0))
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    sample = copy.deepcopy(GOOD)
+    *parents, leaf = path.split(".")
+    target = sample
+    for key in parents:
+        target = target[key]
+    if value is KeyError:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return sample
+
+
+def test_good_sample_round_trips() -> None:
+    text = encode_sample(validate_sample(GOOD))
+    assert " " not in text  # compact on the wire
+    assert decode_sample(text) == GOOD
+    assert decode_sample(text.encode()) == GOOD
+
+
+def test_unknown_keys_are_dropped() -> None:
+    extra = {**GOOD, "extra": [1, 2, 3]}
+    assert "extra" not in validate_sample(extra)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        ("seq", KeyError, "seq"),
+        ("seq", -1, "seq"),
+        ("seq", 1.5, "seq"),
+        ("seq", True, "seq"),
+        ("seq", "7", "seq"),
+        ("t", KeyError, "t:"),
+        ("t", "now", "t:"),
+        ("t", math.nan, "t:"),
+        ("t", math.inf, "t:"),
+        ("date", 5, "date"),
+        ("date", "", "date"),
+        ("host", None, "host"),
+        ("host", "h" * 300, "host"),
+        ("interval", 0, "interval"),
+        ("cpu", KeyError, "cpu"),
+        ("cpu", [1, 2], "cpu"),
+        ("cpu.us", KeyError, "cpu.us"),
+        ("cpu.us", -0.1, "cpu.us"),
+        ("cpu.sy", 101.0, "cpu.sy"),
+        ("cpu.id", False, "cpu.id"),
+        ("cpu.wa", -math.inf, "cpu.wa"),
+        ("cpu.st", "0", "cpu.st"),
+        ("disk.read_bps", -1, "disk.read_bps"),
+        ("disk.write_bps", 1e300, "disk.write_bps"),
+        ("net.rx_bps", None, "net.rx_bps"),
+        ("net.tx_bps", {"a": 1}, "net.tx_bps"),
+        ("mem.used_pct", 250, "mem.used_pct"),
+        ("mem", "full", "mem"),
+    ],
+)
+def test_each_malformed_kind_is_rejected(path: str, value: Any, reason: str) -> None:
+    with pytest.raises(SampleError, match=reason.replace(".", r"\.")):
+        validate_sample(with_change(path, value))
+
+
+@pytest.mark.parametrize(
+    "message",
+    [b"", "not json", "[1, 2]", "null", '"text"', "{", b"\xff\xfe\x00", "NaN"],
+)
+def test_non_samples_are_rejected(message: str | bytes) -> None:
+    with pytest.raises(SampleError):
+        decode_sample(message)
+
+
+def test_nan_inside_json_is_rejected() -> None:
+    text = json.dumps(GOOD).replace('"us": 3', '"us": NaN', 1)
+    with pytest.raises(SampleError):
+        decode_sample(text.replace(str(GOOD["cpu"]["us"]), "NaN", 1))
+
+
+def test_oversized_and_deeply_nested_messages_are_rejected() -> None:
+    with pytest.raises(SampleError, match="over"):
+        decode_sample("x" * (MAX_MESSAGE_BYTES + 1))
+    with pytest.raises(SampleError):
+        decode_sample("[" * 50_000 + "]" * 50_000)
+
+
+def test_encoding_refuses_nan() -> None:
+    bad = with_change("cpu.us", math.nan)
+    with pytest.raises(ValueError, match="JSON"):
+        encode_sample(bad)  # type: ignore[arg-type]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(json_values)
+def test_any_json_value_is_a_sample_or_a_sample_error(value: Any) -> None:
+    try:
+        sample = validate_sample(value)
+    except SampleError:
+        return
+    assert all(math.isfinite(v) for v in sample["cpu"].values())
+
+
+@given(st.sampled_from(sorted(GOOD)), json_values)
+def test_replacing_any_field_with_junk_never_escapes_as_another_error(key: str, junk: Any) -> None:
+    with contextlib.suppress(SampleError):
+        validate_sample({**GOOD, key: junk})

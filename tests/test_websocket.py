@@ -1,0 +1,122 @@
+"""The WebSocket stream on loopback with real websockets clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+
+from iostat_widget.schema import decode_sample
+from iostat_widget.server import Server
+from iostat_widget.sources.synthetic import SyntheticSampler
+
+from .conftest import FAST
+
+
+def connect(url: str, **options: Any) -> Any:
+    """A test client that buffers without limit, so stopping reading never delays its close."""
+    return ws_connect(url, max_queue=None, close_timeout=2, **options)
+
+
+async def receive(ws: ClientConnection, count: int, limit: float = 10.0) -> list[dict[str, Any]]:
+    async with asyncio.timeout(limit):
+        return [json.loads(await ws.recv()) for _ in range(count)]
+
+
+async def test_new_client_gets_history_then_live_consecutive_samples(server: Server) -> None:
+    async with connect(server.url) as first:
+        await receive(first, 10)  # let history build up
+        async with connect(server.url) as second:
+            got = await receive(second, 25)
+    seqs = [s["seq"] for s in got]
+    assert seqs == list(range(seqs[0], seqs[0] + 25))
+    assert seqs[0] == 0  # history starts at the oldest kept sample
+    assert all(decode_sample(json.dumps(s)) for s in got)
+
+
+async def test_history_is_capped_at_the_ring_size() -> None:
+    fast = Server("127.0.0.1", 0, interval=0.005, history=60, sampler=SyntheticSampler())
+    async with fast as server, connect(server.url) as ws:
+        await receive(ws, 80)
+        async with connect(server.url) as late:
+            history = await receive(late, 60)
+        seqs = [s["seq"] for s in history]
+        assert seqs[0] >= 80 - 60  # only the last 60 are kept for newcomers
+        assert seqs == list(range(seqs[0], seqs[0] + 60))
+
+
+async def test_fifty_clients_receive_the_same_numbers(server: Server) -> None:
+    clients = [await connect(server.url) for _ in range(50)]
+    try:
+        streams = await asyncio.gather(*(receive(ws, 30) for ws in clients))
+    finally:
+        await asyncio.gather(*(ws.close() for ws in clients))
+    last_seqs = []
+    for got in streams:
+        seqs = [s["seq"] for s in got]
+        assert seqs == list(range(seqs[0], seqs[0] + 30))
+        last_seqs.append(seqs[-1])
+    assert server.hub.sampler.calls == server.hub.seq + 1  # type: ignore[attr-defined]
+
+
+async def test_client_leaving_mid_stream_does_not_disturb_others(server: Server) -> None:
+    async with connect(server.url) as steady:
+        await receive(steady, 3)
+        for _ in range(10):
+            quitter = await connect(server.url)
+            await receive(quitter, 2)
+            quitter.transport.abort()  # vanish without a closing handshake
+        got = await receive(steady, 20)
+    seqs = [s["seq"] for s in got]
+    assert seqs == list(range(seqs[0], seqs[0] + 20))
+    await asyncio.sleep(FAST * 4)
+    assert len(server.fanout.connections) == 0
+
+
+async def test_stalled_client_is_skipped_not_waited_for() -> None:
+    # A reader that never reads, with small kernel buffers on both ends so it backs up quickly.
+    async with Server("127.0.0.1", 0, interval=0.002, history=5) as server:
+        server.fanout.skip_above = 2048
+        raw = socket.socket()
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        raw.connect(("127.0.0.1", server.port))
+        stalled = await ws_connect(server.url, sock=raw, max_queue=1)
+        stalled.transport.pause_reading()
+        (stalled_conn,) = server.fanout.connections
+        stalled_conn.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+        )
+        try:
+            async with connect(server.url) as healthy:
+                got = await receive(healthy, 300)
+            seqs = [s["seq"] for s in got]
+            assert seqs == list(range(seqs[0], seqs[0] + 300))
+            assert server.fanout.skipped > 0
+            assert stalled_conn.transport.get_write_buffer_size() <= 2048 + 1024
+        finally:
+            stalled.transport.abort()
+
+
+async def test_messages_from_clients_are_ignored_and_counted(server: Server) -> None:
+    async with connect(server.url) as ws:
+        await ws.send("hello?")
+        await ws.send(b"\x00\x01")
+        got = await receive(ws, 5)
+    assert len(got) == 5
+    await asyncio.sleep(FAST)
+    assert server.fanout.ignored == 2
+
+
+async def test_sampler_sleeps_when_nobody_watches(server: Server) -> None:
+    await asyncio.sleep(FAST * 3)
+    assert server.hub.seq == -1 and not server.hub.sampling
+    async with connect(server.url) as ws:
+        await receive(ws, 2)
+        assert server.hub.sampling
+    async with asyncio.timeout(5):
+        while server.hub.sampling:
+            await asyncio.sleep(0.02)
