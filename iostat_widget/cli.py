@@ -1,4 +1,4 @@
-"""``iostat-widget``: the command line (``serve`` the monitor stream, ``tail`` a file over HTTP)."""
+"""``iostat-widget``: the command line (``serve`` the sample stream, ``tail`` a file over HTTP)."""
 
 from __future__ import annotations
 
@@ -51,6 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="recent samples a new client receives first (default 60)",
     )
+
+    tail = commands.add_parser(
+        "tail",
+        help="stream new lines of one file over HTTP, like tail -F",
+        description="Serve FILE's new lines to every HTTP client as one never-ending text/plain "
+        "response (chunked, flushed per line). Follows rotation and truncation like tail -F. "
+        "The file is fixed here: no request can choose another one.",
+    )
+    from .transports.http_stream import configure_tail_parser
+
+    configure_tail_parser(tail)
     return parser
 
 
@@ -90,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
             return asyncio.run(_run_serve(args))
+        if args.command == "tail":
+            from .transports.http_stream import run_tail
+
+            return asyncio.run(run_tail(args))
     return 0
 
 

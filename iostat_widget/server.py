@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Generator
 from http import HTTPStatus
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -23,7 +24,9 @@ from . import __version__
 from .hub.hub import Hub
 from .schema import MAX_MESSAGE_BYTES
 from .sources.psutil_sampler import PsutilSampler, Sampler
-from .transports.http_routes import Router, json_response
+from .transports.http_routes import Route, Router, json_response
+from .transports.long_poll import LongPoll
+from .transports.static_page import StaticPage, default_page_root
 from .transports.websocket import WebSocketFanout
 
 __all__ = ["STREAM_PATH", "Server", "serve"]
@@ -51,6 +54,7 @@ class Server:
         linger: float = 5.0,
         max_size: int = 4096,
         ping_interval: float | None = 20.0,
+        page_root: Path | None = None,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -61,7 +65,13 @@ class Server:
             linger=linger,
         )
         self.fanout = WebSocketFanout(self.hub)
-        self.router = Router({"/healthz": self._healthz}, frozenset({STREAM_PATH}))
+        self.long_poll = LongPoll(self.hub)
+        root = page_root if page_root is not None else default_page_root()
+        self.page = StaticPage(root) if root is not None else None
+        routes: dict[str, Route] = {"/healthz": self._healthz, "/poll": self.long_poll.route}
+        if self.page is not None:
+            routes.update(self.page.routes())
+        self.router = Router(routes, frozenset({STREAM_PATH}))
         self._max_size = min(max_size, MAX_MESSAGE_BYTES)
         self._ping_interval = ping_interval
         self._ws_server: WebSocketServer | None = None
@@ -87,7 +97,7 @@ class Server:
 
     @property
     def http_url(self) -> str:
-        """Base HTTP URL of the same port (health check, long poll, page)."""
+        """Base HTTP URL of the same port: the page at ``/``, ``/healthz``, ``/poll``."""
         return self._base("http")
 
     # -- routes -------------------------------------------------------------------------------
@@ -97,6 +107,7 @@ class Server:
                 "status": "ok",
                 "version": __version__,
                 "clients": len(self.fanout.connections),
+                "polling": self.long_poll.waiting,
                 "seq": self.hub.seq,
                 "interval": self.hub.interval,
                 "sampling": self.hub.sampling,

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
@@ -93,3 +94,50 @@ def test_console_script_is_installed() -> None:
         [script, "--version"], capture_output=True, text=True, timeout=30, check=True
     ).stdout
     assert out.startswith("iostat-widget ")
+
+
+def test_tail_without_file_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [*COMMAND, "tail"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert "usage" in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_tail_command_streams_a_line_and_stops_on_sigterm(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_text("old line\n")
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        "tail",
+        str(log),
+        "--port",
+        "0",
+        "--backlog",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            line = (await process.stdout.readline()).decode()
+            url = re.search(r"(http://\S+)", line)
+            assert url, line
+            host, port = url.group(1).split("//")[1].rstrip("/").split(":")
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            await writer.drain()
+            await reader.readuntil(b"\r\n\r\n")
+            with log.open("a") as out:
+                out.write("fresh line\n")
+            received = b""
+            while b"fresh line" not in received:
+                received += await reader.read(1024)
+            writer.close()
+        assert b"old line" not in received
+    finally:
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(15):
+            _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()

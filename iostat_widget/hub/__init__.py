@@ -1,5 +1,6 @@
-"""Hub: one sampler per server, a ring of recent samples, fan-out to every transport."""
+"""Hub: one source per server, recent history, fan-out to every subscriber (samples and lines)."""
 
 from .hub import Frame, Hub, Listener
+from .line_fanout import LineFanout, LineSubscriber
 
-__all__ = ["Frame", "Hub", "Listener"]
+__all__ = ["Frame", "Hub", "LineFanout", "LineSubscriber", "Listener"]

@@ -1,6 +1,16 @@
-"""Transports: how samples leave the hub (WebSocket, plain HTTP routes on the same port)."""
+"""Transports: how samples leave the hub (WebSocket; long poll, health, page on one port)."""
 
-from .http_routes import Router, json_response, text_response
+from .http_routes import Router, bytes_response, json_response, text_response
+from .long_poll import LongPoll
+from .static_page import StaticPage
 from .websocket import WebSocketFanout
 
-__all__ = ["Router", "WebSocketFanout", "json_response", "text_response"]
+__all__ = [
+    "LongPoll",
+    "Router",
+    "StaticPage",
+    "WebSocketFanout",
+    "bytes_response",
+    "json_response",
+    "text_response",
+]

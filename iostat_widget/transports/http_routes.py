@@ -17,12 +17,13 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-__all__ = ["Route", "Router", "json_response", "text_response"]
+__all__ = ["Route", "Router", "bytes_response", "json_response", "text_response"]
 
 Route = Callable[[ServerConnection, Request], Awaitable[Response]]
 
 
-def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
+def bytes_response(body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> Response:
+    """A complete response with a body; never cached (every answer here is live data)."""
     headers = Headers(
         [
             ("Content-Type", content_type),
@@ -37,12 +38,12 @@ def _response(status: HTTPStatus, body: bytes, content_type: str) -> Response:
 def json_response(obj: Any, status: HTTPStatus = HTTPStatus.OK) -> Response:
     """A compact JSON response that is never cached."""
     body = json.dumps(obj, separators=(",", ":")).encode()
-    return _response(status, body, "application/json")
+    return bytes_response(body, "application/json", status)
 
 
 def text_response(text: str, status: HTTPStatus) -> Response:
     """A short UTF-8 text response (errors, 404)."""
-    return _response(status, text.encode(), "text/plain; charset=utf-8")
+    return bytes_response(text.encode(), "text/plain; charset=utf-8", status)
 
 
 class Router:

@@ -23,8 +23,9 @@ from .window import SampleWindow
 
 __all__ = ["Monitor"]
 
-_SYSTEM_COLOUR = "#e4572e"
-_USER_COLOUR = "#1f77b4"
+# Opaque fills: the us area is drawn over the us+sy area, so translucency would mix the colours.
+_SYSTEM_LINE, _SYSTEM_FILL = "#d95f02", "#fdb77a"
+_USER_LINE, _USER_FILL = "#1f77b4", "#9ecae1"
 
 
 class Monitor(widgets.VBox):  # type: ignore[misc]
@@ -65,10 +66,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             x=[],
             y=[[], []],
             scales={"x": x_scale, "y": y_scale},
-            colors=[_SYSTEM_COLOUR, _USER_COLOUR],
+            colors=[_SYSTEM_LINE, _USER_LINE],
             fill="bottom",
-            fill_colors=[_SYSTEM_COLOUR, _USER_COLOUR],
-            fill_opacities=[0.55, 0.55],
+            fill_colors=[_SYSTEM_FILL, _USER_FILL],
+            fill_opacities=[1.0, 1.0],
             labels=["sy (system)", "us (user)"],
             display_legend=True,
             stroke_width=1.5,

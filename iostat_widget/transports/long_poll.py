@@ -1,0 +1,73 @@
+"""Long polling at ``GET /poll?after=SEQ&timeout=S``: the pre-WebSocket way, kept for fallback.
+
+The reply holds every kept sample numbered above ``after`` (a JSON array, oldest first), sent as
+soon as there is at least one, or ``204 No Content`` after ``timeout`` seconds. Asking with the
+last number seen means nothing is lost between requests, the fix the course shows for naive
+polling. Waiters share the hub's one wake-up per tick: no per-request timers or loops.
+"""
+
+from __future__ import annotations
+
+import math
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+from ..hub.hub import Hub
+from .http_routes import bytes_response, text_response
+
+__all__ = ["MAX_POLL_TIMEOUT", "LongPoll"]
+
+#: Longest a request may wait; beyond it proxies and browsers start cutting connections.
+MAX_POLL_TIMEOUT = 30.0
+
+
+class LongPollError(ValueError):
+    """A query parameter that is not acceptable; the message is sent back with a 400."""
+
+
+def _parameter(query: dict[str, list[str]], name: str, default: float) -> float:
+    values = query.get(name)
+    if not values:
+        return default
+    try:
+        value = float(values[-1])
+    except ValueError:
+        raise LongPollError(f"{name} must be a number") from None
+    if not math.isfinite(value):
+        raise LongPollError(f"{name} must be finite")
+    return value
+
+
+class LongPoll:
+    """The ``/poll`` route; counts requests so the course can show what polling costs."""
+
+    def __init__(self, hub: Hub, *, default_timeout: float = 25.0) -> None:
+        self.hub = hub
+        self.default_timeout = min(default_timeout, MAX_POLL_TIMEOUT)
+        self.requests = 0
+        self.waiting = 0
+
+    async def route(self, connection: ServerConnection, request: Request) -> Response:
+        """Answer one long-poll request."""
+        self.requests += 1
+        query = parse_qs(urlsplit(request.path).query)
+        try:
+            after = int(_parameter(query, "after", -1))
+            wait = _parameter(query, "timeout", self.default_timeout)
+        except LongPollError as err:
+            return text_response(f"bad request: {err}\n", HTTPStatus.BAD_REQUEST)
+        wait = min(max(wait, 0.0), MAX_POLL_TIMEOUT)
+        self.hub.acquire()
+        self.waiting += 1
+        try:
+            frames = await self.hub.next_frames(after, wait)
+        finally:
+            self.waiting -= 1
+            self.hub.release()
+        if not frames:
+            return text_response("", HTTPStatus.NO_CONTENT)
+        body = "[" + ",".join(frame.payload for frame in frames) + "]"  # payloads are JSON already
+        return bytes_response(body.encode(), "application/json")
