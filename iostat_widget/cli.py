@@ -6,13 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .transports.access import bind_problem, is_loopback, new_token
 
-__all__ = ["build_parser", "main"]
+__all__ = ["add_access_options", "build_parser", "main", "resolve_token"]
 
 
 def _positive(text: str) -> float:
@@ -20,6 +22,40 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
+
+
+def add_access_options(parser: argparse.ArgumentParser) -> None:
+    """``--token`` and ``--no-token``, shared by every server command."""
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("IOSTAT_WIDGET_TOKEN"),
+        help="require this token (?token=... or Authorization: Bearer ...); 'auto' generates one; "
+        "default: $IOSTAT_WIDGET_TOKEN, else none. Required to bind beyond loopback",
+    )
+    parser.add_argument(
+        "--no-token",
+        action="store_true",
+        help="allow binding beyond loopback without a token: anyone who reaches the port can "
+        "watch this machine",
+    )
+
+
+def resolve_token(args: argparse.Namespace) -> str | None:
+    """The token to use, or exit with status 2 when the bind would be unprotected."""
+    token: str | None = args.token
+    if token == "auto":
+        token = new_token()
+    problem = bind_problem(args.host, token, args.no_token)
+    if problem is not None:
+        print(f"iostat-widget: {problem}", file=sys.stderr)
+        raise SystemExit(2)
+    if args.no_token and not is_loopback(args.host):
+        print(
+            f"iostat-widget: WARNING: serving {args.host} with no token; anyone who can reach "
+            "this port can watch this machine",
+            file=sys.stderr,
+        )
+    return token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=60,
         help="recent samples a new client receives first (default 60)",
     )
+    add_access_options(serve)
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin (scheme://host:port) besides this server's own whose pages may "
+        "connect; repeat for more; '*' allows any (default: same host only)",
+    )
+    serve.add_argument(
+        "--max-clients",
+        type=int,
+        default=20_000,
+        help="WebSocket and long-poll clients served at once; more get 503 (default 20000)",
+    )
 
     tail = commands.add_parser(
         "tail",
@@ -62,13 +113,26 @@ def build_parser() -> argparse.ArgumentParser:
     from .transports.http_stream import configure_tail_parser
 
     configure_tail_parser(tail)
+    add_access_options(tail)
     return parser
 
 
 async def _run_serve(args: argparse.Namespace) -> int:
     from .server import Server
 
-    server = Server(args.host, args.port, interval=args.interval, history=args.history)
+    try:
+        server = Server(
+            args.host,
+            args.port,
+            interval=args.interval,
+            history=args.history,
+            token=resolve_token(args),
+            allow_origins=args.allow_origin,
+            max_clients=args.max_clients,
+        )
+    except ValueError as err:
+        print(f"iostat-widget: {err}", file=sys.stderr)
+        return 2
     try:
         await server.start()
     except OSError as err:
@@ -79,6 +143,8 @@ async def _run_serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     print(f"iostat-widget {__version__} serving", flush=True)
+    if server.page is not None:
+        print(f"  page:    {server.page_url}", flush=True)
     print(f"  stream:  {server.url}", flush=True)
     print(f"  health:  {server.http_url}/healthz", flush=True)
     try:
@@ -104,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tail":
             from .transports.http_stream import run_tail
 
+            args.token = resolve_token(args)
             return asyncio.run(run_tail(args))
     return 0
 

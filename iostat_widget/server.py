@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote
 
 from websockets.asyncio.server import Server as WebSocketServer
 from websockets.asyncio.server import ServerConnection
@@ -24,6 +25,7 @@ from . import __version__
 from .hub.hub import Hub
 from .schema import MAX_MESSAGE_BYTES
 from .sources.psutil_sampler import PsutilSampler, Sampler
+from .transports.access import AccessPolicy, redacted_logger
 from .transports.http_routes import Route, Router, json_response
 from .transports.long_poll import LongPoll
 from .transports.static_page import StaticPage, default_page_root
@@ -55,6 +57,9 @@ class Server:
         max_size: int = 4096,
         ping_interval: float | None = 20.0,
         page_root: Path | None = None,
+        token: str | None = None,
+        allow_origins: Iterable[str] = (),
+        max_clients: int = 20_000,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -71,7 +76,16 @@ class Server:
         routes: dict[str, Route] = {"/healthz": self._healthz, "/poll": self.long_poll.route}
         if self.page is not None:
             routes.update(self.page.routes())
-        self.router = Router(routes, frozenset({STREAM_PATH}))
+        self.token = token
+        guarded = frozenset({"/poll", "/", "/index.html"})
+        self.router = Router(
+            routes,
+            frozenset({STREAM_PATH}),
+            policy=AccessPolicy.build(token, allow_origins, max_clients),
+            guarded=guarded,
+            counted=frozenset({"/poll"}),
+            active=lambda: len(self.fanout.connections) + self.long_poll.waiting,
+        )
         self._max_size = min(max_size, MAX_MESSAGE_BYTES)
         self._ping_interval = ping_interval
         self._ws_server: WebSocketServer | None = None
@@ -92,8 +106,20 @@ class Server:
 
     @property
     def url(self) -> str:
-        """WebSocket URL of the sample stream, e.g. ``ws://127.0.0.1:8765/iostat``."""
-        return self._base("ws") + STREAM_PATH
+        """WebSocket URL of the sample stream, e.g. ``ws://127.0.0.1:8765/iostat``.
+
+        With a token it ends in ``?token=…``: the URL is what a client needs, nothing more.
+        """
+        return self._base("ws") + STREAM_PATH + self._token_query
+
+    @property
+    def page_url(self) -> str:
+        """URL of the browser dashboard (with ``?token=…`` when there is a token)."""
+        return self._base("http") + "/" + self._token_query
+
+    @property
+    def _token_query(self) -> str:
+        return f"?token={quote(self.token)}" if self.token else ""
 
     @property
     def http_url(self) -> str:
@@ -114,6 +140,7 @@ class Server:
                 "uptime": round(time.monotonic() - self._started_at, 3),
                 "skipped": self.fanout.skipped,
                 "errors": self.hub.errors,
+                "denied": self.router.denied,
             },
             HTTPStatus.OK,
         )
@@ -132,9 +159,10 @@ class Server:
             max_size=self._max_size,
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_interval,
+            logger=redacted_logger("websockets.server"),
         )
         self._started_at = time.monotonic()
-        log.info("serving %s", self.url)
+        log.info("serving %s", self._base("ws") + STREAM_PATH)
         return self
 
     async def serve_forever(self) -> None:
@@ -182,6 +210,9 @@ def serve(
 
     ``interval`` is seconds between samples, ``history`` how many recent samples a new client
     receives first, ``sampler`` replaces the psutil source (anything with ``prime``/``sample``).
-    Binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose.
+    Binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose. Further options:
+    ``token`` (required on the stream, /poll and the page), ``allow_origins`` (origins besides
+    the server's own that browsers may connect from; ``"*"`` for any), ``max_clients``,
+    ``page_root`` (folder of the browser page), ``linger``, ``max_size``, ``ping_interval``.
     """
     return Server(host, port, interval=interval, history=history, sampler=sampler, **options)

@@ -18,6 +18,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketExcepti
 from websockets.uri import parse_uri
 
 from ..schema import MAX_MESSAGE_BYTES, Sample, SampleError, decode_sample
+from ..transports.access import redacted_logger, without_token
 
 __all__ = ["SampleStream", "StreamState", "stream"]
 
@@ -104,6 +105,7 @@ class SampleStream:
                         max_size=MAX_MESSAGE_BYTES,
                         compression=None,
                         close_timeout=1.0,
+                        logger=redacted_logger("websockets.client"),
                     ) as websocket:
                         self._set_state("live")
                         delay = self.backoff[0]
@@ -113,7 +115,7 @@ class SampleStream:
                                 yield sample
                     self.last_error = "server closed the connection"
                 except (OSError, TimeoutError, InvalidHandshake, WebSocketException) as err:
-                    self.last_error = f"{type(err).__name__}: {err}"
+                    self.last_error = without_token(f"{type(err).__name__}: {err}")
                 self.reconnects += 1
                 self._set_state("reconnecting")
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))

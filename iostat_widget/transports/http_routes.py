@@ -17,6 +17,8 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from .access import AccessPolicy
+
 __all__ = ["Route", "Router", "bytes_response", "json_response", "text_response"]
 
 Route = Callable[[ServerConnection, Request], Awaitable[Response]]
@@ -47,17 +49,52 @@ def text_response(text: str, status: HTTPStatus) -> Response:
 
 
 class Router:
-    """Maps request paths to HTTP routes; ``websocket_paths`` go on to the handshake."""
+    """Maps request paths to HTTP routes; ``websocket_paths`` go on to the handshake.
 
-    def __init__(self, routes: Mapping[str, Route], websocket_paths: frozenset[str]) -> None:
+    Every request first passes the :class:`AccessPolicy` (origin always; token on ``guarded``
+    paths; the client cap on ``counted`` ones, against ``active()`` clients).
+    """
+
+    def __init__(
+        self,
+        routes: Mapping[str, Route],
+        websocket_paths: frozenset[str],
+        *,
+        policy: AccessPolicy | None = None,
+        guarded: frozenset[str] = frozenset(),
+        counted: frozenset[str] = frozenset(),
+        active: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.routes = dict(routes)
         self.websocket_paths = websocket_paths
+        self.policy = policy if policy is not None else AccessPolicy()
+        self.guarded = guarded | websocket_paths
+        self.counted = counted | websocket_paths
+        self.active = active
+        self.denied = 0  #: requests refused by the policy
 
     async def process_request(
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """websockets ``process_request`` hook."""
         path = urlsplit(request.path).path
+        headers = {
+            name: value
+            for name in ("origin", "host", "authorization")
+            if (value := request.headers.get(name)) is not None
+        }
+        denied = self.policy.check(
+            request.path,
+            headers,
+            active=self.active() if path in self.counted else 0,
+            needs_token=path in self.guarded,
+        )
+        if denied is not None:
+            self.denied += 1
+            response = text_response(f"{denied.reason}\n", denied.status)
+            if denied.status == HTTPStatus.UNAUTHORIZED:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
         if path in self.websocket_paths:
             return None
         route = self.routes.get(path)

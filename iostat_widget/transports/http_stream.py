@@ -15,7 +15,9 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import quote
 
 from tornado.http1connection import HTTP1Connection
 from tornado.httpserver import HTTPServer
@@ -25,6 +27,7 @@ from tornado.web import Application, RequestHandler
 
 from ..hub.line_fanout import CLIENT_BUFFER, LineFanout, LineSubscriber
 from ..sources.tail import DEFAULT_POLL_INTERVAL, follow
+from .access import AccessPolicy
 
 __all__ = ["TailServer", "configure_tail_parser", "run_tail"]
 
@@ -35,10 +38,40 @@ _STREAM_HEADERS |= {"X-Content-Type-Options": "nosniff", "X-Accel-Buffering": "n
 USAGE = "usage: iostat-widget tail [--host HOST] [--port PORT] [--backlog N] [--poll SECONDS] FILE"
 
 
-class _StreamHandler(RequestHandler):
+def _log_request(handler: RequestHandler) -> None:
+    # Like tornado's access log, without the query string: it may carry the token.
+    request = handler.request
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING
+    logging.getLogger("tornado.access").log(
+        level, "%d %s %s (%s)", status, request.method, request.path, request.remote_ip
+    )
+
+
+class _GuardedHandler(RequestHandler):
+    """Checks the server's access policy (token, origin) before any method runs."""
+
+    def initialize(self, policy: AccessPolicy) -> None:
+        self._policy = policy
+
+    def prepare(self) -> None:
+        headers = {
+            name: value
+            for name in ("origin", "host", "authorization")
+            if (value := self.request.headers.get(name)) is not None
+        }
+        denied = self._policy.check(self.request.uri or "/", headers)
+        if denied is not None:
+            self.set_status(denied.status.value)
+            self.set_header("Content-Type", "text/plain; charset=utf-8")
+            self.finish(denied.reason + "\n")
+
+
+class _StreamHandler(_GuardedHandler):
     """``GET /``: the never-ending response, one chunk and flush per batch of lines."""
 
-    def initialize(self, fanout: LineFanout) -> None:
+    def initialize(self, policy: AccessPolicy, fanout: LineFanout) -> None:  # type: ignore[override]
+        super().initialize(policy)
         self._fanout = fanout
         self._client: LineSubscriber | None = None
 
@@ -93,6 +126,8 @@ class TailServer:
         *,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         client_buffer: int = CLIENT_BUFFER,
+        token: str | None = None,
+        allow_origins: Iterable[str] = (),
     ) -> None:
         if backlog < 0:
             raise ValueError(f"backlog must be >= 0, got {backlog}")
@@ -100,6 +135,8 @@ class TailServer:
         self.host = host
         self._requested_port, self._backlog, self._poll_interval = port, backlog, poll_interval
         self._fanout = LineFanout(backlog, client_buffer)
+        self.token = token
+        self._policy = AccessPolicy.build(token, allow_origins)
         self._http: HTTPServer | None = None
         self._pump: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()  # set by aclose, or by a signal: serve_forever returns
@@ -110,7 +147,8 @@ class TailServer:
     def url(self) -> str:
         """Where clients connect, e.g. ``http://127.0.0.1:8000/``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        query = f"?token={quote(self.token)}" if self.token else ""
+        return f"http://{host}:{self.port}/{query}"
 
     def status(self) -> dict[str, object]:
         """What ``/healthz`` reports: the file, connected clients, lines seen so far."""
@@ -119,8 +157,11 @@ class TailServer:
 
     async def start(self) -> None:
         """Bind the port and start following the file."""
-        routes = [(r"/", _StreamHandler, {"fanout": self._fanout})]
-        app = Application([*routes, (r"/healthz", _HealthHandler, {"server": self})])
+        routes = [(r"/", _StreamHandler, {"policy": self._policy, "fanout": self._fanout})]
+        app = Application(
+            [*routes, (r"/healthz", _HealthHandler, {"server": self})],
+            log_function=_log_request,
+        )
         sockets = bind_sockets(self._requested_port, self.host)
         self.port = sockets[0].getsockname()[1]
         self._http = HTTPServer(app, max_body_size=64 * 1024)
@@ -209,7 +250,14 @@ async def run_tail(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"iostat-widget tail: error: {problem}", file=sys.stderr)
         return 2
-    server = TailServer(path, args.host, args.port, args.backlog, poll_interval=args.poll)
+    server = TailServer(
+        path,
+        args.host,
+        args.port,
+        args.backlog,
+        poll_interval=args.poll,
+        token=getattr(args, "token", None),
+    )
     try:
         await server.start()
     except OSError as exc:

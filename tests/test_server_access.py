@@ -1,0 +1,154 @@
+"""Access rules on the wire: stream, long poll, page and tail; the CLI's bind check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from iostat_widget.server import Server
+from iostat_widget.sources.synthetic import SyntheticSampler
+from iostat_widget.transports.http_stream import TailServer
+
+from .test_http_routes import http_get
+
+TOKEN = "s3cret-token-value"
+
+
+def guarded() -> Server:
+    return Server("127.0.0.1", 0, interval=0.05, sampler=SyntheticSampler(), token=TOKEN)
+
+
+async def refused_status(url: str, **options: object) -> int:
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, **options):  # type: ignore[arg-type]
+            pass
+    return refused.value.response.status_code
+
+
+async def test_stream_needs_the_token() -> None:
+    async with guarded() as server:
+        assert server.url.endswith(f"?token={TOKEN}")
+        async with connect(server.url) as ws:
+            assert (await asyncio.wait_for(ws.recv(), 5)).startswith("{")
+        bare = server.url.split("?")[0]
+        assert await refused_status(bare) == 401
+        assert await refused_status(bare + "?token=nope") == 401
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with connect(bare, additional_headers=headers) as ws:
+            assert (await asyncio.wait_for(ws.recv(), 5)).startswith("{")
+        assert server.router.denied == 2
+
+
+async def test_poll_and_page_need_the_token_health_does_not() -> None:
+    async with guarded() as server:
+        status, _, body = await http_get(server.port, "/poll?after=-1&timeout=0")
+        assert status == 401 and TOKEN.encode() not in body
+        status, _, _ = await http_get(server.port, f"/poll?after=-1&timeout=5&token={TOKEN}")
+        assert status == 200
+        assert (await http_get(server.port, "/"))[0] == 401
+        assert (await http_get(server.port, "/healthz"))[0] == 200
+
+
+async def test_cross_site_websocket_is_refused() -> None:
+    async with Server("127.0.0.1", 0, sampler=SyntheticSampler()) as server:
+        evil = {"origin": "http://evil.example"}
+        assert await refused_status(server.url, origin=evil["origin"]) == 403
+        own = f"http://127.0.0.1:{server.port}"
+        async with connect(server.url, origin=own):  # type: ignore[arg-type]
+            pass
+
+
+async def test_client_cap_answers_503() -> None:
+    async with Server("127.0.0.1", 0, sampler=SyntheticSampler(), max_clients=2) as server:
+        async with connect(server.url), connect(server.url):
+            assert await refused_status(server.url) == 503
+            status, _, _ = await http_get(server.port, "/poll?timeout=0")
+            assert status == 503
+        await asyncio.sleep(0.1)
+        async with connect(server.url):
+            pass
+
+
+async def test_tail_server_needs_the_token(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("one\n")
+    async with TailServer(log, port=0, token=TOKEN) as server:
+        assert server.url.endswith(f"/?token={TOKEN}")
+        status, _, body = await http_get(server.port, "/")
+        assert status == 401 and TOKEN.encode() not in body
+        status, _, _ = await http_get(
+            server.port,
+            "/",
+        )
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(f"GET /?token={TOKEN} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        await writer.drain()
+        async with asyncio.timeout(5):
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200")
+            assert b"one" in await reader.readuntil(b"one\n")
+        writer.close()
+
+
+@pytest.mark.parametrize("command", ["serve", "tail"])
+def test_binding_beyond_loopback_needs_a_token(command: str, tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "iostat_widget", command, "--host", "0.0.0.0", "--port", "0"]
+    if command == "tail":
+        args.append(str(tmp_path / "x.log"))
+    result = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 2
+    assert "--token" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_token_opt_out_is_loudly_warned() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "iostat_widget",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--no-token",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert "serving" in process.stdout.readline()
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=15)
+    assert "WARNING" in stderr and "anyone" in stderr
+
+
+async def test_token_never_reaches_the_logs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    log = tmp_path / "a.log"
+    log.write_text("one\n")
+    async with guarded() as server, TailServer(log, port=0, token=TOKEN) as tail:
+        async with connect(server.url) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+        await refused_status(server.url.split("?")[0] + "?token=wrong-guess-1")
+        await http_get(server.port, f"/poll?after=-1&timeout=1&token={TOKEN}")
+        await http_get(tail.port, "/?token=wrong-guess-2")
+        await http_get(tail.port, "/healthz")
+    assert any(
+        r.name == "websockets.server" and "/iostat" in r.getMessage() for r in caplog.records
+    )
+    assert any(r.name == "tornado.access" for r in caplog.records)
+    server_side = [r.getMessage() for r in caplog.records if r.name != "websockets.client"]
+    assert not [m for m in server_side if TOKEN in m or "wrong-guess" in m]
