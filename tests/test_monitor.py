@@ -152,3 +152,21 @@ def test_no_task_left_on_the_loop_after_stop() -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_token_in_url_is_used_but_never_shown() -> None:
+    token = "s3cret-token-value"
+    remote = LoopThread(name="remote-server")
+    server = remote.run(Server("127.0.0.1", 0, interval=0.05, token=token).start())
+    try:
+        monitor = Monitor(url=server.url)
+        try:
+            wait_for(lambda: len(monitor.window) >= 2)
+            assert token not in monitor.status.value and "token=***" in monitor.status.value
+            assert token not in repr(monitor)
+        finally:
+            monitor.close()
+    finally:
+        remote.run(server.aclose())
+        remote.stop()

@@ -17,6 +17,7 @@ import bqplot
 import ipywidgets as widgets
 
 from ..clients.stream import SampleStream, StreamState
+from ..transports.access import without_token
 from .runtime import KernelRuntime
 from .table import render_status, render_table
 from .window import SampleWindow
@@ -176,7 +177,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     def _refresh_status(self) -> None:
         stream = self.stream
         self.status.value = render_status(
-            stream.url if stream is not None else (self.url or "embedded"),
+            without_token(stream.url if stream is not None else (self.url or "embedded")),
             self.state,
             stream.received if stream is not None else 0,
             self._age_ms,
@@ -186,4 +187,5 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         url = self.stream.url if self.stream is not None else self.url
-        return f"<Monitor url={url!r} state={self.state} samples={len(self.window)}>"
+        shown = without_token(url) if url else None
+        return f"<Monitor url={shown!r} state={self.state} samples={len(self.window)}>"
