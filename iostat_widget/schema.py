@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Final, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypedDict
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -19,6 +19,7 @@ __all__ = [
     "NetRates",
     "Sample",
     "SampleError",
+    "Scope",
     "decode_sample",
     "encode_sample",
     "validate_sample",
@@ -32,21 +33,31 @@ _MAX_RATE: Final = 1e15  # bytes/s; a petabyte per second is not a real disk or 
 _MAX_HOST: Final = 255  # longest DNS name
 
 
+Scope = Literal["host", "container"]
+"""What a sample's numbers cover: the whole machine, or the container the server runs in."""
+
+
 class CpuPercent(TypedDict):
-    """Share of CPU time over the interval, in percent, like iostat's us/sy/id/wa/st columns."""
+    """Share of CPU time over the interval, in percent, like iostat's us/sy/id/wa/st columns.
+
+    ``irq`` (hardware + software interrupts) is the part of ``sy`` spent serving interrupts.
+    """
 
     us: float
     sy: float
     id: float
     wa: float
     st: float
+    irq: NotRequired[float]
 
 
 class DiskRates(TypedDict):
-    """Bytes per second read from and written to all disks over the interval."""
+    """Bytes per second read from and written to all disks, and operations per second."""
 
     read_bps: float
     write_bps: float
+    read_iops: NotRequired[float]
+    write_iops: NotRequired[float]
 
 
 class NetRates(TypedDict):
@@ -57,9 +68,10 @@ class NetRates(TypedDict):
 
 
 class MemUsage(TypedDict):
-    """Memory in use, in percent of total, at the end of the interval."""
+    """Memory in use (percent of total, or of the container's limit) and bytes still available."""
 
     used_pct: float
+    avail_bytes: NotRequired[float]
 
 
 class Sample(TypedDict):
@@ -74,6 +86,7 @@ class Sample(TypedDict):
     disk: DiskRates
     net: NetRates
     mem: MemUsage
+    scope: NotRequired[Scope]
 
 
 class SampleError(ValueError):
@@ -93,17 +106,27 @@ def _number(value: object, where: str, low: float, high: float) -> float:
 
 
 def _section(
-    obj: dict[str, Any], name: str, keys: tuple[str, ...], high: float
+    obj: dict[str, Any],
+    name: str,
+    keys: tuple[str, ...],
+    high: float,
+    optional: tuple[str, ...] = (),
 ) -> dict[str, float]:
     part = obj.get(name)
     if not isinstance(part, dict):
         raise SampleError(f"{name}: expected an object")
-    return {key: _number(part.get(key), f"{name}.{key}", 0.0, high) for key in keys}
+    values = {key: _number(part.get(key), f"{name}.{key}", 0.0, high) for key in keys}
+    for key in optional:
+        if key in part:
+            values[key] = _number(part[key], f"{name}.{key}", 0.0, high)
+    return values
 
 
 def validate_sample(obj: object) -> Sample:
     """Check a decoded message and return a clean :class:`Sample` (unknown keys are dropped).
 
+    The contract's keys are required; later additions (``scope``, ``cpu.irq``, IOPS,
+    ``mem.avail_bytes``) are checked when present, so older or simpler servers still validate.
     Raises :class:`SampleError` naming the first problem found.
     """
     if not isinstance(obj, dict):
@@ -117,11 +140,11 @@ def validate_sample(obj: object) -> Sample:
     if not isinstance(host, str) or len(host) > _MAX_HOST:
         raise SampleError("host: expected a string of at most 255 characters")
     pct = 100.0 + _PERCENT_SLACK
-    cpu = _section(obj, "cpu", ("us", "sy", "id", "wa", "st"), pct)
-    disk = _section(obj, "disk", ("read_bps", "write_bps"), _MAX_RATE)
+    cpu = _section(obj, "cpu", ("us", "sy", "id", "wa", "st"), pct, ("irq",))
+    disk = _section(obj, "disk", ("read_bps", "write_bps"), _MAX_RATE, ("read_iops", "write_iops"))
     net = _section(obj, "net", ("rx_bps", "tx_bps"), _MAX_RATE)
     mem = _section(obj, "mem", ("used_pct",), pct)
-    return Sample(
+    sample = Sample(
         seq=seq,
         t=_number(obj.get("t"), "t", 0.0, 1e11),
         date=date,
@@ -132,6 +155,21 @@ def validate_sample(obj: object) -> Sample:
         net=NetRates(rx_bps=net["rx_bps"], tx_bps=net["tx_bps"]),
         mem=MemUsage(used_pct=mem["used_pct"]),
     )
+    if "irq" in cpu:
+        sample["cpu"]["irq"] = cpu["irq"]
+    if "read_iops" in disk:
+        sample["disk"]["read_iops"] = disk["read_iops"]
+    if "write_iops" in disk:
+        sample["disk"]["write_iops"] = disk["write_iops"]
+    mem_part = obj["mem"]
+    if "avail_bytes" in mem_part:
+        sample["mem"]["avail_bytes"] = _number(mem_part["avail_bytes"], "mem.avail_bytes", 0, 1e18)
+    if "scope" in obj:
+        scope = obj["scope"]
+        if scope not in ("host", "container"):
+            raise SampleError("scope: expected 'host' or 'container'")
+        sample["scope"] = scope
+    return sample
 
 
 def decode_sample(message: str | bytes) -> Sample:

@@ -66,22 +66,25 @@ def test_monitor_keeps_updating_during_a_busy_cell(kernel: BlockingKernelClient)
     shown = run(
         kernel, "from iostat_widget import Monitor\nm = Monitor(interval=0.2, window=10)\nm"
     )
-    opened = {
-        m["content"]["data"]["state"]["_model_name"]: m["content"]["comm_id"]
-        for m in shown
-        if m["msg_type"] == "comm_open"
-    }
+    opened: dict[str, list[str]] = {}
+    for m in shown:
+        if m["msg_type"] == "comm_open":
+            model = m["content"]["data"]["state"]["_model_name"]
+            opened.setdefault(model, []).append(m["content"]["comm_id"])
     assert {"LinesModel", "FigureModel", "HTMLModel", "VBoxModel"} <= set(opened)
     views = [m for m in shown if m["msg_type"] in ("display_data", "execute_result")]
     assert views and "application/vnd.jupyter.widget-view+json" in views[0]["content"]["data"]
 
     busy = run(kernel, "import time\nend = time.time() + 3\nwhile time.time() < end: pass")
-    updates = chart_updates(busy, opened["LinesModel"])
+    cpu_lines, *hidden_lines = opened["LinesModel"]  # the CPU chart is built first
+    updates = chart_updates(busy, cpu_lines)
     # 3 s at 5 Hz is 15 ticks; the background loop must deliver most of them during the cell.
     assert len(updates) >= 12, f"only {len(updates)} chart updates during a 3 s busy cell"
     assert all(m["buffers"] for m in updates)  # numpy arrays travel as binary buffers
     sizes = {tuple(len(b) for b in m["buffers"]) for m in updates[-3:]}
     assert len(sizes) == 1  # the window (10) is full by now: arrays stop growing
+    assert len(hidden_lines) == 3  # disk, net, memory charts exist but start hidden ...
+    assert not [m for comm in hidden_lines for m in chart_updates(busy, comm)]  # ... and cost 0
 
     closed = run(
         kernel, "m.close()\nimport threading\nprint(sorted(t.name for t in threading.enumerate()))"

@@ -170,3 +170,20 @@ def test_token_in_url_is_used_but_never_shown() -> None:
     finally:
         remote.run(server.aclose())
         remote.stop()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_container_scope_is_labelled() -> None:
+    remote = LoopThread(name="remote-server")
+    sampler = SyntheticSampler(scope="container")
+    server = remote.run(Server("127.0.0.1", 0, interval=0.05, sampler=sampler).start())
+    try:
+        monitor = Monitor(url=server.url)
+        try:
+            wait_for(lambda: "container" in monitor.figure.title)
+            assert monitor.figure.title == "CPU (iostat us/sy) · container"
+        finally:
+            monitor.close()
+    finally:
+        remote.run(server.aclose())
+        remote.stop()

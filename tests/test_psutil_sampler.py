@@ -31,7 +31,12 @@ def test_samples_are_valid_and_use_the_injected_clock() -> None:
     assert second["t"] - first["t"] == 0.5
     assert first["date"] == iso_date(first["t"])
     cpu = first["cpu"]
-    assert 99.0 <= sum(cpu.values()) <= 101.0  # rounded to 0.1 each
+    five = cpu["us"] + cpu["sy"] + cpu["id"] + cpu["wa"] + cpu["st"]
+    assert 99.0 <= five <= 101.0  # rounded to 0.1 each
+    assert 0 <= cpu.get("irq", -1) <= cpu["sy"] + 0.1
+    assert first.get("scope") == "host"
+    assert first["mem"].get("avail_bytes", 0) > 0
+    assert {"read_iops", "write_iops"} <= set(first["disk"])
 
 
 def test_sample_without_prime_primes_itself() -> None:

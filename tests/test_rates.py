@@ -42,11 +42,20 @@ def test_cpu_percent_from_known_snapshots() -> None:
     assert cpu["id"] == pytest.approx(100 * 120 / 182)
     assert cpu["wa"] == pytest.approx(100 * 4 / 182)
     assert cpu["st"] == pytest.approx(100 * 2 / 182)
-    assert sum(cpu.values()) == pytest.approx(100.0)
+    assert cpu.get("irq") == pytest.approx(100 * 2 / 182)  # irq 1 + softirq 1, inside sy
+    five = cpu["us"] + cpu["sy"] + cpu["id"] + cpu["wa"] + cpu["st"]
+    assert five == pytest.approx(100.0)
 
 
 def test_no_time_passed_reads_as_idle() -> None:
-    assert cpu_percent(BEFORE, BEFORE) == {"us": 0.0, "sy": 0.0, "id": 100.0, "wa": 0.0, "st": 0.0}
+    assert cpu_percent(BEFORE, BEFORE) == {
+        "us": 0.0,
+        "sy": 0.0,
+        "id": 100.0,
+        "wa": 0.0,
+        "st": 0.0,
+        "irq": 0.0,
+    }
 
 
 def test_counter_that_went_backwards_counts_as_zero() -> None:
@@ -61,7 +70,7 @@ def test_platform_without_linux_fields() -> None:
     before = {"user": 10.0, "nice": 0.0, "system": 5.0, "idle": 85.0}
     after = {"user": 20.0, "nice": 0.0, "system": 10.0, "idle": 170.0}
     assert cpu_percent(before, after) == pytest.approx(
-        {"us": 10.0, "sy": 5.0, "id": 85.0, "wa": 0.0, "st": 0.0}
+        {"us": 10.0, "sy": 5.0, "id": 85.0, "wa": 0.0, "st": 0.0, "irq": 0.0}
     )
 
 

@@ -44,6 +44,21 @@ def test_good_sample_round_trips() -> None:
     assert decode_sample(text.encode()) == GOOD
 
 
+def test_later_additions_are_optional_but_checked_when_present() -> None:
+    minimal = copy.deepcopy(GOOD)
+    del minimal["scope"], minimal["cpu"]["irq"], minimal["mem"]["avail_bytes"]
+    del minimal["disk"]["read_iops"], minimal["disk"]["write_iops"]
+    assert validate_sample(minimal) == minimal  # a server with the first contract only
+    for path, junk in [
+        ("scope", "galaxy"),
+        ("cpu.irq", -1),
+        ("disk.read_iops", "fast"),
+        ("mem.avail_bytes", math.inf),
+    ]:
+        with pytest.raises(SampleError, match=path.split(".")[-1]):
+            validate_sample(with_change(path, junk))
+
+
 def test_unknown_keys_are_dropped() -> None:
     extra = {**GOOD, "extra": [1, 2, 3]}
     assert "extra" not in validate_sample(extra)

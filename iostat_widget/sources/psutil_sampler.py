@@ -39,6 +39,8 @@ class Counters(NamedTuple):
     cpu: Mapping[str, float]
     disk_read: float
     disk_write: float
+    disk_reads: float
+    disk_writes: float
     net_rx: float
     net_tx: float
 
@@ -57,6 +59,8 @@ def _read_counters(clock: Callable[[], float]) -> Counters:
         cpu=cpu,
         disk_read=float(disk.read_bytes) if disk else 0.0,
         disk_write=float(disk.write_bytes) if disk else 0.0,
+        disk_reads=float(disk.read_count) if disk else 0.0,
+        disk_writes=float(disk.write_count) if disk else 0.0,
         net_rx=float(net.bytes_recv) if net else 0.0,
         net_tx=float(net.bytes_sent) if net else 0.0,
     )
@@ -84,6 +88,7 @@ class PsutilSampler:
         self._prev = cur
         dt = cur.t - prev.t
         cpu = cpu_percent(prev.cpu, cur.cpu)
+        memory = psutil.virtual_memory()
         return Sample(
             seq=seq,
             t=round(cur.t, 3),
@@ -96,14 +101,18 @@ class PsutilSampler:
                 id=rounded(cpu["id"]),
                 wa=rounded(cpu["wa"]),
                 st=rounded(cpu["st"]),
+                irq=rounded(cpu.get("irq", 0.0)),
             ),
             disk=DiskRates(
                 read_bps=rounded(counter_rate(prev.disk_read, cur.disk_read, dt), 0),
                 write_bps=rounded(counter_rate(prev.disk_write, cur.disk_write, dt), 0),
+                read_iops=rounded(counter_rate(prev.disk_reads, cur.disk_reads, dt)),
+                write_iops=rounded(counter_rate(prev.disk_writes, cur.disk_writes, dt)),
             ),
             net=NetRates(
                 rx_bps=rounded(counter_rate(prev.net_rx, cur.net_rx, dt), 0),
                 tx_bps=rounded(counter_rate(prev.net_tx, cur.net_tx, dt), 0),
             ),
-            mem=MemUsage(used_pct=rounded(psutil.virtual_memory().percent)),
+            mem=MemUsage(used_pct=rounded(memory.percent), avail_bytes=memory.available),
+            scope="host",
         )

@@ -17,7 +17,8 @@ __all__ = ["counter_rate", "cpu_percent", "rounded"]
 # Linux /proc/stat fields (psutil.cpu_times names). guest and guest_nice are already counted in
 # user and nice, so adding them would count that time twice (psutil.cpu_percent drops them too).
 _BUSY_USER: Final = ("user", "nice")
-_BUSY_SYSTEM: Final = ("system", "irq", "softirq", "interrupt", "dpc")
+_INTERRUPTS: Final = ("irq", "softirq", "interrupt", "dpc")
+_BUSY_SYSTEM: Final = ("system", *_INTERRUPTS)
 _IDLE: Final = ("idle",)
 _IOWAIT: Final = ("iowait",)
 _STEAL: Final = ("steal",)
@@ -34,11 +35,12 @@ def cpu_percent(prev: Mapping[str, float], cur: Mapping[str, float]) -> CpuPerce
 
     ``us`` is user + nice, ``sy`` is system + irq + softirq (as sysstat's iostat counts %system),
     ``id`` idle, ``wa`` iowait, ``st`` steal; fields a platform lacks count as 0. The five add up to
-    100 unless no time passed, in which case everything is 0 but ``id`` (100).
+    100 unless no time passed, in which case everything is 0 but ``id`` (100). ``irq`` is the part
+    of ``sy`` spent on interrupts (hard and soft).
     """
     total = _delta(prev, cur, _ALL)
     if total <= 0.0:
-        return CpuPercent(us=0.0, sy=0.0, id=100.0, wa=0.0, st=0.0)
+        return CpuPercent(us=0.0, sy=0.0, id=100.0, wa=0.0, st=0.0, irq=0.0)
 
     def share(fields: tuple[str, ...]) -> float:
         return 100.0 * _delta(prev, cur, fields) / total
@@ -49,6 +51,7 @@ def cpu_percent(prev: Mapping[str, float], cur: Mapping[str, float]) -> CpuPerce
         id=share(_IDLE),
         wa=share(_IOWAIT),
         st=share(_STEAL),
+        irq=share(_INTERRUPTS),
     )
 
 

@@ -10,7 +10,7 @@ import math
 import time
 from collections.abc import Callable
 
-from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample
+from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample, Scope
 from .psutil_sampler import iso_date
 from .rates import rounded
 
@@ -18,7 +18,7 @@ __all__ = ["SyntheticSampler", "synthetic_sample"]
 
 
 def synthetic_sample(
-    seq: int, t: float, *, host: str = "synthetic", interval: float = 1.0
+    seq: int, t: float, *, host: str = "synthetic", interval: float = 1.0, scope: Scope = "host"
 ) -> Sample:
     """The sample numbered ``seq``: a slow wave of user time over a steady system share."""
     us = rounded(30.0 + 25.0 * math.sin(seq / 5.0))
@@ -29,10 +29,11 @@ def synthetic_sample(
         date=iso_date(t),
         host=host,
         interval=interval,
-        cpu=CpuPercent(us=us, sy=sy, id=rounded(100.0 - us - sy), wa=0, st=0),
-        disk=DiskRates(read_bps=1000 * (seq % 3), write_bps=4096),
+        cpu=CpuPercent(us=us, sy=sy, id=rounded(100.0 - us - sy), wa=0, st=0, irq=0.5),
+        disk=DiskRates(read_bps=1000 * (seq % 3), write_bps=4096, read_iops=seq % 3, write_iops=1),
         net=NetRates(rx_bps=100 * seq, tx_bps=50 * seq),
-        mem=MemUsage(used_pct=42.5),
+        mem=MemUsage(used_pct=42.5, avail_bytes=8 * 2**30),
+        scope=scope,
     )
 
 
@@ -45,8 +46,10 @@ class SyntheticSampler:
         host: str = "synthetic",
         interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        scope: Scope = "host",
     ) -> None:
         self.host = host
+        self.scope: Scope = scope
         self.interval = interval
         self._clock = clock
         self.primed = 0  #: how many times sampling (re)started
@@ -59,4 +62,6 @@ class SyntheticSampler:
     def sample(self, seq: int) -> Sample:
         """The sample numbered ``seq``, stamped with the clock's time."""
         self.calls += 1
-        return synthetic_sample(seq, self._clock(), host=self.host, interval=self.interval)
+        return synthetic_sample(
+            seq, self._clock(), host=self.host, interval=self.interval, scope=self.scope
+        )

@@ -1,9 +1,10 @@
-"""``Monitor()``: the live chart and table in a notebook cell.
+"""``Monitor()``: live charts and a table in a notebook cell.
 
-The widget is fed by an asyncio task on the kernel's background loop (see ``loop_thread``), so it
-keeps updating while other cells run. Samples arriving together (the history burst on connect)
-are coalesced into one update; each update is a single comm message per widget (``hold_sync``)
-carrying numpy arrays of a fixed window, so a kernel's cost does not grow with time.
+The widget is fed by asyncio tasks on the kernel's background loop (see ``loop_thread``), so it
+keeps updating while other cells run. Samples arriving together (the history burst on connect,
+several hosts ticking at once) are coalesced into one update; each update is one comm message per
+visible mark (``hold_sync``) carrying numpy arrays of a fixed window, so a kernel's cost does not
+grow with time.
 """
 
 from __future__ import annotations
@@ -11,181 +12,269 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import time
+from collections.abc import Sequence
 from typing import Any
 
-import bqplot
 import ipywidgets as widgets
 
 from ..clients.stream import SampleStream, StreamState
 from ..transports.access import without_token
+from .charts import CHARTS, Chart
 from .runtime import KernelRuntime
 from .table import render_status, render_table
 from .window import SampleWindow
 
-__all__ = ["Monitor"]
+__all__ = ["Feed", "Monitor"]
 
-# Opaque fills: the us area is drawn over the us+sy area, so translucency would mix the colours.
-_SYSTEM_LINE, _SYSTEM_FILL = "#d95f02", "#fdb77a"
-_USER_LINE, _USER_FILL = "#1f77b4", "#9ecae1"
+
+class Feed:
+    """One server a monitor watches: its stream, its window of samples, its reading task."""
+
+    def __init__(self, url: str | None, window: int) -> None:
+        self.url = url  # None: the kernel's embedded server, known once started
+        self.window = SampleWindow(window)
+        self.stream: SampleStream | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.age_ms: float | None = None
+
+    @property
+    def label(self) -> str:
+        """Where the samples come from, fit to show (no token)."""
+        url = self.stream.url if self.stream is not None else self.url
+        return without_token(url) if url else "embedded"
+
+    @property
+    def state(self) -> StreamState:
+        """connecting, live, reconnecting or stopped."""
+        running = self.task is not None and not self.task.done()
+        return self.stream.state if self.stream is not None and running else "stopped"
+
+    def status(self) -> str:
+        """The feed's status line (HTML)."""
+        stream = self.stream
+        return render_status(
+            self.label,
+            self.state,
+            stream.received if stream is not None else 0,
+            self.age_ms,
+            stream.invalid if stream is not None else 0,
+            (stream.last_error or "") if stream is not None else "",
+        )
 
 
 class Monitor(widgets.VBox):  # type: ignore[misc]
     """Live CPU us/sy chart and a table of recent samples, like ``iostat`` in a cell.
 
     ``Monitor()`` watches this machine through a server embedded in the kernel (one per kernel,
-    shared by every monitor); ``Monitor(url="ws://host:8765/iostat")`` watches another machine.
-    ``window`` is how many samples the chart keeps, ``rows`` how many the table shows, ``interval``
-    the embedded server's seconds between samples (set by the monitor that starts it).
-    ``stop()`` disconnects and ``close()`` also removes the widget.
+    shared by every monitor); ``Monitor(url="ws://host:8765/iostat")`` watches another machine;
+    ``Monitor(urls=[...])`` watches several in one view (one line per host, a host column in the
+    table, a status line per host; one host going away does not stall the others).
+    ``window`` is how many samples the charts keep, ``rows`` how many the table shows, ``interval``
+    the embedded server's seconds between samples (set by the monitor that starts it),
+    ``charts`` which charts start visible among ``cpu``, ``disk``, ``net``, ``mem`` (the buttons
+    above the charts switch them). ``stop()`` disconnects and ``close()`` also removes the widget.
     """
 
     def __init__(
         self,
         url: str | None = None,
         *,
+        urls: Sequence[str] | None = None,
         window: int = 60,
         rows: int = 10,
         interval: float = 1.0,
         height: str = "260px",
+        charts: Sequence[str] = ("cpu",),
         autostart: bool = True,
         **kwargs: Any,
     ) -> None:
+        if url is not None and urls is not None:
+            raise ValueError("give url or urls, not both")
+        unknown = set(charts) - set(CHARTS)
+        if unknown:
+            raise ValueError(f"unknown charts {sorted(unknown)}; choose from {sorted(CHARTS)}")
+        addresses: list[str | None] = list(urls) if urls is not None else [url]
+        if not addresses:
+            raise ValueError("urls is empty")
         self.url = url
         self.interval = interval
         self.rows = rows
-        self.window = SampleWindow(window)
-        self.stream: SampleStream | None = None
-        self.updates = 0  #: chart/table refreshes sent to the front end
+        self.feeds = [Feed(address, window) for address in addresses]
+        self.updates = 0  #: refreshes sent to the front end
         self._runtime: KernelRuntime | None = None
-        self._task: asyncio.Task[None] | None = None
         self._flush_pending = False
-        self._age_ms: float | None = None
 
-        x_scale = bqplot.DateScale()
-        y_scale = bqplot.LinearScale(min=0.0, max=100.0)
-        self.lines = bqplot.Lines(
-            x=[],
-            y=[[], []],
-            scales={"x": x_scale, "y": y_scale},
-            colors=[_SYSTEM_LINE, _USER_LINE],
-            fill="bottom",
-            fill_colors=[_SYSTEM_FILL, _USER_FILL],
-            fill_opacities=[1.0, 1.0],
-            labels=["sy (system)", "us (user)"],
-            display_legend=True,
-            stroke_width=1.5,
-        )
-        axes = [
-            bqplot.Axis(scale=x_scale, tick_format="%H:%M:%S", label="time"),
-            bqplot.Axis(scale=y_scale, side="left", label="% CPU", tick_format=".0f"),
-        ]
-        self.figure = bqplot.Figure(
-            marks=[self.lines],
-            axes=axes,
-            title="CPU (iostat us/sy)",
-            legend_location="top-left",
-            animation_duration=0,
-            fig_margin={"top": 40, "bottom": 40, "left": 50, "right": 20},
-            layout=widgets.Layout(width="100%", height=height),
-        )
-        self.status = widgets.HTML(render_status(url or "embedded", "stopped", 0, None))
+        hosts = [without_token(a) if a else "this machine" for a in addresses]
+        small = f"calc({height} * 0.6)"
+        self.charts = {
+            name: Chart(spec, hosts, height if name == "cpu" else small)
+            for name, spec in CHARTS.items()
+        }
+        self.toggles = {}
+        for name, chart in self.charts.items():
+            chart.show(name in charts)
+            toggle = widgets.ToggleButton(
+                value=name in charts,
+                description=CHARTS[name].title.split(" ")[0],
+                tooltip=f"show or hide the {CHARTS[name].title} chart",
+                layout=widgets.Layout(width="auto"),
+            )
+            toggle.observe(self._on_toggle, names="value")
+            self.toggles[name] = toggle
+        self.status = widgets.HTML(self._status_html())
         self.table = widgets.HTML(render_table([]))
-        super().__init__(children=[self.status, self.figure, self.table], **kwargs)
+        children = [
+            self.status,
+            widgets.HBox(list(self.toggles.values())),
+            *(chart.figure for chart in self.charts.values()),
+            self.table,
+        ]
+        super().__init__(children=children, **kwargs)
         if autostart:
             self.start()
 
-    # -- lifecycle ----------------------------------------------------------------------------
+    # -- what tests and users read ------------------------------------------------------------
+    @property
+    def window(self) -> SampleWindow:
+        """The first (or only) host's window of samples."""
+        return self.feeds[0].window
+
+    @property
+    def stream(self) -> SampleStream | None:
+        """The first (or only) host's stream."""
+        return self.feeds[0].stream
+
+    @property
+    def lines(self) -> Any:
+        """The CPU chart's first mark (for one host: the stacked us/sy areas)."""
+        return self.charts["cpu"].marks[0]
+
+    @property
+    def figure(self) -> Any:
+        """The CPU chart's figure."""
+        return self.charts["cpu"].figure
+
     @property
     def running(self) -> bool:
-        """Whether the monitor's task is connected or trying to be."""
-        return self._task is not None and not self._task.done()
+        """Whether any feed is connected or trying to be."""
+        return any(feed.state != "stopped" for feed in self.feeds)
 
     @property
     def state(self) -> StreamState:
-        """connecting, live, reconnecting or stopped."""
-        return self.stream.state if self.stream is not None and self.running else "stopped"
+        """The first host's state: connecting, live, reconnecting or stopped."""
+        return self.feeds[0].state
 
+    # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         """Connect (starting the embedded server if there is no URL); a no-op when running."""
         if self._runtime is not None:
             return
         runtime = KernelRuntime.acquire()
         try:
-            url = self.url or runtime.embedded_url(self.interval)
-            self.stream = SampleStream(url, on_state=self._on_state)
-            self._task = runtime.loop_thread.run(self._create_task())
+            for feed in self.feeds:
+                url = feed.url or runtime.embedded_url(self.interval)
+                feed.stream = SampleStream(url, on_state=self._on_state)
+            runtime.loop_thread.run(self._create_tasks())
         except BaseException:
+            runtime.loop_thread.run(self._cancel_tasks())
             runtime.release()
             raise
         self._runtime = runtime
-        self._refresh_status()
+        self.status.value = self._status_html()
 
-    async def _create_task(self) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(self._consume(), name="iostat-monitor")
+    async def _create_tasks(self) -> None:
+        loop = asyncio.get_running_loop()
+        for feed in self.feeds:
+            feed.task = loop.create_task(self._consume(feed), name="iostat-monitor")
 
-    async def _cancel_task(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+    async def _cancel_tasks(self) -> None:
+        tasks = [feed.task for feed in self.feeds if feed.task is not None]
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def stop(self) -> None:
-        """Disconnect and end the task; the last monitor to stop also stops the embedded server."""
+        """Disconnect and end the tasks; the last monitor to stop also stops the embedded server."""
         runtime, self._runtime = self._runtime, None
         if runtime is None:
             return
         try:
-            runtime.loop_thread.run(self._cancel_task())
+            runtime.loop_thread.run(self._cancel_tasks())
         except (concurrent.futures.TimeoutError, RuntimeError):
             pass  # the loop is already gone (interpreter shutdown): nothing left to cancel
         finally:
             runtime.release()
-        self._refresh_status()
+        self.status.value = self._status_html()
 
     def close(self) -> None:
-        """Stop, then close the chart, table and status widgets with this one."""
+        """Stop, then close every widget this monitor is made of."""
         self.stop()
-        for child in (self.lines, self.figure, *self.figure.axes, self.status, self.table):
-            child.close()
-        for scale in self.lines.scales.values():
-            scale.close()
+        for chart in self.charts.values():
+            chart.close()
+        for widget in (*self.toggles.values(), self.status, self.table):
+            widget.close()
+        for child in self.children:
+            if isinstance(child, widgets.HBox):
+                child.close()
         super().close()
 
     # -- the feed -----------------------------------------------------------------------------
-    async def _consume(self) -> None:
-        assert self.stream is not None
-        async for sample in self.stream:
-            self.window.add(sample)
-            self._age_ms = max(time.time() - sample["t"], 0.0) * 1000.0
-            if not self._flush_pending:  # coalesce a burst (history on connect) into one update
-                self._flush_pending = True
-                asyncio.get_running_loop().call_soon(self._flush)
+    async def _consume(self, feed: Feed) -> None:
+        assert feed.stream is not None
+        async for sample in feed.stream:
+            feed.window.add(sample)
+            feed.age_ms = max(time.time() - sample["t"], 0.0) * 1000.0
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_pending:  # coalesce a burst into one update
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_pending = False
-        x, y = self.window.chart()
-        with self.lines.hold_sync():
-            self.lines.x = x
-            self.lines.y = y
-        self.table.value = render_table(self.window.rows(self.rows))
-        self._refresh_status()
+        windows = [feed.window for feed in self.feeds]
+        newest = self.window.newest
+        if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
+            scope = newest.get("scope", "host")
+            title = CHARTS["cpu"].title + (" · container" if scope == "container" else "")
+            if self.figure.title != title:
+                self.figure.title = title
+        for chart in self.charts.values():
+            if chart.visible:
+                chart.update(windows)
+        self.table.value = render_table(self._table_rows(), show_host=len(self.feeds) > 1)
+        self.status.value = self._status_html()
         self.updates += 1
 
-    def _on_state(self, state: StreamState) -> None:
-        self._refresh_status()
+    def _table_rows(self) -> list[Any]:
+        if len(self.feeds) == 1:
+            return list(self.window.rows(self.rows))
+        rows = [sample for feed in self.feeds for sample in feed.window.rows(self.rows)]
+        return sorted(rows, key=lambda sample: sample["t"], reverse=True)[: self.rows]
 
-    def _refresh_status(self) -> None:
-        stream = self.stream
-        self.status.value = render_status(
-            without_token(stream.url if stream is not None else (self.url or "embedded")),
-            self.state,
-            stream.received if stream is not None else 0,
-            self._age_ms,
-            stream.invalid if stream is not None else 0,
-            (stream.last_error or "") if stream is not None else "",
-        )
+    def _status_html(self) -> str:
+        return "".join(feed.status() for feed in self.feeds)
+
+    def _on_state(self, state: StreamState) -> None:
+        self.status.value = self._status_html()
+
+    def _on_toggle(self, change: dict[str, Any]) -> None:
+        # Charts are only ever touched from the loop thread while the monitor runs.
+        runtime = self._runtime
+        if runtime is not None:
+            runtime.loop_thread.loop.call_soon_threadsafe(self._apply_toggles)
+        else:
+            self._apply_toggles()
+
+    def _apply_toggles(self) -> None:
+        for name, toggle in self.toggles.items():
+            chart = self.charts[name]
+            if toggle.value != chart.visible:
+                chart.show(toggle.value)
+                if toggle.value:  # catch up at once instead of waiting for the next sample
+                    chart.update([feed.window for feed in self.feeds])
 
     def __repr__(self) -> str:
-        url = self.stream.url if self.stream is not None else self.url
-        shown = without_token(url) if url else None
-        return f"<Monitor url={shown!r} state={self.state} samples={len(self.window)}>"
+        hosts = ", ".join(feed.label for feed in self.feeds)
+        return f"<Monitor {hosts} state={self.state} samples={len(self.window)}>"

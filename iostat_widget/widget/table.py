@@ -18,13 +18,18 @@ _STYLE = (
 _COLUMNS = ("date", "us", "sy", "id", "total")
 
 
-def render_table(samples: Sequence[Sample]) -> str:
-    """A table of samples (date, us, sy, id, total = us + sy), in the order given."""
-    head = "".join(f"<th>{name}</th>" for name in _COLUMNS)
+def render_table(samples: Sequence[Sample], *, show_host: bool = False) -> str:
+    """A table of samples (date, us, sy, id, total = us + sy), in the order given.
+
+    ``show_host`` adds a host column, for a monitor watching several machines.
+    """
+    columns = ("host", *_COLUMNS) if show_host else _COLUMNS
+    head = "".join(f"<th>{name}</th>" for name in columns)
     body = []
     for sample in samples:
         cpu = sample["cpu"]
         cells = (
+            *((escape(sample["host"]),) if show_host else ()),
             escape(sample["date"]),
             f"{cpu['us']:.1f}",
             f"{cpu['sy']:.1f}",

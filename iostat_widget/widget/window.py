@@ -7,14 +7,19 @@ window never grows: after a million samples it holds the same ``size`` as after 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ..schema import Sample
 
-__all__ = ["SampleWindow"]
+__all__ = ["SampleWindow", "busy_percent"]
+
+
+def busy_percent(sample: Sample) -> float:
+    """us + sy: the share of CPU time doing work (iostat's two busy columns)."""
+    return sample["cpu"]["us"] + sample["cpu"]["sy"]
 
 
 class SampleWindow:
@@ -49,29 +54,33 @@ class SampleWindow:
             return True
         return after["t"] - before["t"] > self.gap_factor * max(after["interval"], 1e-3)
 
-    def chart(self) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
-        """``x`` as datetime64[ms] and ``y`` as two rows, [us + sy, us], with NaN at breaks.
-
-        Two rows stacked this way draw iostat's us/sy as areas: the us+sy area first, the us area
-        over it, so the visible top band is system time.
-        """
+    def columns(
+        self, *getters: Callable[[Sample], float]
+    ) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
+        """``x`` as datetime64[ms] and one row of ``y`` per getter, with NaN at every break."""
         times: list[float] = []
-        top: list[float] = []
-        user: list[float] = []
+        rows: list[list[float]] = [[] for _ in getters]
         previous: Sample | None = None
         for sample in self._samples:
             if previous is not None and self._is_break(previous, sample):
                 times.append((previous["t"] + sample["t"]) / 2)
-                top.append(np.nan)
-                user.append(np.nan)
-            us, sy = sample["cpu"]["us"], sample["cpu"]["sy"]
+                for row in rows:
+                    row.append(np.nan)
             times.append(sample["t"])
-            top.append(us + sy)
-            user.append(us)
+            for row, getter in zip(rows, getters, strict=True):
+                row.append(getter(sample))
             previous = sample
         millis = np.rint(np.asarray(times, dtype=np.float64) * 1000.0).astype(np.int64)
-        x = millis.astype("datetime64[ms]")
-        return x, np.array([top, user], dtype=np.float64).reshape(2, len(times))
+        y = np.array(rows, dtype=np.float64).reshape(len(getters), len(times))
+        return millis.astype("datetime64[ms]"), y
+
+    def chart(self) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
+        """The CPU chart: two rows, [us + sy, us], with NaN at breaks.
+
+        Two rows stacked this way draw iostat's us/sy as areas: the us+sy area first, the us area
+        over it, so the visible top band is system time.
+        """
+        return self.columns(busy_percent, lambda s: s["cpu"]["us"])
 
     def rows(self, count: int) -> Sequence[Sample]:
         """The newest ``count`` samples, newest first (the table's order)."""

@@ -1,0 +1,110 @@
+// The page: wires the connection to the sample window and paints the status, tiles, chart and
+// table. Every value from the server reaches the page through textContent or an attribute set on
+// an element built here, never through HTML parsing, so a hostile host name stays plain text.
+
+import { CpuChart } from "./chart.js";
+import { Connection, WEBSOCKET, streamUrls } from "./connection.js";
+import {
+  SampleWindow,
+  WINDOW_SIZE,
+  formatAge,
+  formatPercent,
+  formatRate,
+  formatTime,
+} from "./samples.js";
+
+const TABLE_ROWS = 10;
+
+const byId = (id) => document.getElementById(id);
+const samples = new SampleWindow(WINDOW_SIZE);
+const chart = new CpuChart(byId("chart"), WINDOW_SIZE);
+const rows = byId("rows");
+let painted = true;
+
+function setText(id, text) {
+  const node = byId(id);
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function paintTable() {
+  const trs = samples.latest(TABLE_ROWS).map((s) => {
+    const tr = document.createElement("tr");
+    tr.dataset.seq = String(s.seq);
+    const time = cell(formatTime(s.date), "time");
+    time.title = s.date;
+    tr.append(
+      time,
+      cell(formatPercent(s.cpu.us), "num us"),
+      cell(formatPercent(s.cpu.sy), "num sy"),
+      cell(formatPercent(s.cpu.id), "num"),
+      cell(formatPercent(s.cpu.us + s.cpu.sy), "num total"),
+    );
+    return tr;
+  });
+  rows.replaceChildren(...trs);
+}
+
+function paintTiles(newest) {
+  setText("cpu-total", formatPercent(newest.cpu.us + newest.cpu.sy));
+  setText("cpu-split", `us ${formatPercent(newest.cpu.us)} · sy ${formatPercent(newest.cpu.sy)}`);
+  setText("disk-read", formatRate(newest.disk.read_bps));
+  setText("disk-write", `write ${formatRate(newest.disk.write_bps)}`);
+  setText("net-rx", formatRate(newest.net.rx_bps));
+  setText("net-tx", `sent ${formatRate(newest.net.tx_bps)}`);
+  setText("mem-used", formatPercent(newest.mem.used_pct));
+  setText("interval", `sampled every ${newest.interval} s`);
+}
+
+function paintAge() {
+  const newest = samples.newest;
+  const age = newest ? Date.now() / 1000 - newest.t : null;
+  setText("age", newest ? `${formatAge(age)} ago` : "–");
+  // Stale after a few missed intervals: the numbers on screen are no longer current.
+  byId("age").classList.toggle("stale", newest !== null && age > 3 * newest.interval + 1);
+}
+
+function paint() {
+  painted = true;
+  const newest = samples.newest;
+  if (newest === null) return;
+  setText("host", newest.host || "(unnamed host)");
+  document.title = `iostat · ${newest.host}`;
+  setText("received", String(samples.received));
+  paintTiles(newest);
+  paintTable();
+  chart.update(samples.runs());
+  paintAge();
+}
+
+function onMessages(list) {
+  if (samples.addAll(list) > 0 && painted) {
+    // A reconnect delivers up to a minute of history at once: paint once per frame, not per
+    // message. Hidden tabs get no frames and catch up when shown.
+    painted = false;
+    requestAnimationFrame(paint);
+  }
+}
+
+function onStatus({ transport, state, fallback }) {
+  setText("transport", transport);
+  setText("state", state);
+  byId("state").dataset.state = state;
+  byId("transport").dataset.transport = transport === WEBSOCKET ? "websocket" : "polling";
+  byId("note").hidden = !fallback;
+}
+
+const connection = new Connection({
+  urls: streamUrls(location.href),
+  lastSeq: () => samples.lastSeq,
+  onMessages,
+  onStatus,
+});
+connection.start();
+setInterval(paintAge, 250);

@@ -1,0 +1,201 @@
+// How the page reaches the server: a WebSocket first; long polling when a WebSocket cannot get
+// through (a proxy that drops upgrades, a firewall), while retrying the WebSocket now and then;
+// and reconnecting with a capped backoff whenever the server goes away (a restart).
+
+export const WEBSOCKET = "WebSocket";
+export const LONG_POLLING = "long polling";
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 2500; // a restarted server is found again within this long
+const PROBE_EVERY_MS = 10000; // while polling, how often the WebSocket is tried again
+const OPEN_TIMEOUT_MS = 5000; // a handshake still pending after this long is treated as blocked
+const QUIET_OK_MS = 3000; // open this long without closing counts as working (slow intervals)
+const POLL_TIMEOUT_S = 25; // under the usual 30-60 s idle cut-off of proxies
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The stream and poll URLs, relative to the page's own URL so the page also works under a path
+ * prefix (e.g. behind jupyter-server-proxy at /user/NAME/iostat-widget/), with the page's
+ * ?token= if it has one.
+ */
+export function streamUrls(href) {
+  const ws = new URL("iostat", href);
+  ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
+  const poll = new URL("poll", href);
+  // A server started with a token wants it on the stream and the poll too: carry it over.
+  const token = new URL(href).searchParams.get("token");
+  for (const url of [ws, poll]) {
+    url.search = "";
+    url.hash = "";
+    if (token) url.searchParams.set("token", token);
+  }
+  return { ws: ws.href, poll: poll.href };
+}
+
+export class Connection {
+  /**
+   * `onMessages(list)` receives decoded messages (not yet validated); `lastSeq()` says which
+   * sample to continue after; `onStatus({transport, state, fallback})` reports progress, where
+   * state is "connecting", "live" or "reconnecting" and fallback is true while polling because
+   * the WebSocket failed.
+   */
+  constructor({ urls, lastSeq, onMessages, onStatus }) {
+    this.urls = urls;
+    this.lastSeq = lastSeq;
+    this.onMessages = onMessages;
+    this.onStatus = onStatus;
+    this.transport = WEBSOCKET;
+    this.state = "connecting";
+    this.fallback = false;
+    this.backoff = BACKOFF_MIN_MS;
+  }
+
+  start() {
+    this.report({});
+    this.run();
+  }
+
+  report(change) {
+    Object.assign(this, change);
+    this.onStatus({ transport: this.transport, state: this.state, fallback: this.fallback });
+  }
+
+  async run() {
+    for (;;) {
+      const socket = await this.openSocket();
+      if (socket) {
+        await this.streamSocket(socket);
+      } else {
+        const upgraded = await this.pollUntilFailure();
+        if (upgraded) await this.streamSocket(upgraded);
+      }
+      // Whatever ended (a socket closed, a poll failed), the server most likely went away.
+      this.report({ state: "reconnecting" });
+      await sleep(this.backoff);
+      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  /**
+   * Resolves to {ws, early} once a WebSocket works, or null. Working means a first message came,
+   * or it stayed open for a while: a proxy that accepts the handshake and closes at once counts
+   * as a failure, like a refused connection.
+   */
+  openSocket() {
+    return new Promise((resolve) => {
+      let ws;
+      try {
+        ws = new WebSocket(this.urls.ws);
+      } catch {
+        resolve(null);
+        return;
+      }
+      const early = [];
+      let done = false;
+      const finish = (ok) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (!ok) {
+          ws.onopen = ws.onmessage = ws.onclose = null;
+          ws.close();
+        }
+        resolve(ok ? { ws, early } : null);
+      };
+      let timer = setTimeout(() => finish(false), OPEN_TIMEOUT_MS);
+      ws.onopen = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => finish(true), QUIET_OK_MS);
+      };
+      ws.onmessage = (event) => {
+        early.push(event.data); // kept until streamSocket takes over the handler
+        finish(true);
+      };
+      ws.onclose = () => finish(false);
+    });
+  }
+
+  /** Feeds a working socket's messages to the page; resolves when it closes. */
+  streamSocket({ ws, early }) {
+    return new Promise((resolve) => {
+      const receive = (data) => {
+        let obj;
+        try {
+          obj = JSON.parse(data);
+        } catch {
+          obj = null; // counted as invalid by the window
+        }
+        this.backoff = BACKOFF_MIN_MS;
+        this.onMessages([obj]);
+      };
+      this.report({ transport: WEBSOCKET, state: "live", fallback: false });
+      for (const data of early.splice(0)) receive(data);
+      ws.onmessage = (event) => receive(event.data);
+      ws.onclose = () => resolve();
+      // It may have closed while handed over from openSocket, whose close handler was in charge.
+      if (ws.readyState === WebSocket.CLOSED) resolve();
+    });
+  }
+
+  /**
+   * Long polls until a request fails (resolves null) or a WebSocket probe succeeds (resolves the
+   * socket). The first request asks for everything the server keeps: after a failure the server
+   * may have restarted and numbered from 0, so continuing after our last number would wait forever.
+   */
+  async pollUntilFailure() {
+    const abort = new AbortController();
+    let upgraded = null;
+    let probing = false;
+    const probe = async () => {
+      if (probing) return;
+      probing = true;
+      const socket = await this.openSocket();
+      probing = false;
+      if (socket && !abort.signal.aborted) {
+        upgraded = socket;
+        abort.abort();
+      } else if (socket) {
+        socket.ws.close(); // polling already ended; the main loop opens its own socket
+      }
+    };
+    const timer = setInterval(probe, PROBE_EVERY_MS);
+    let after = -1;
+    let first = true;
+    try {
+      for (;;) {
+        const url = new URL(this.urls.poll);
+        url.searchParams.set("after", String(after));
+        url.searchParams.set("timeout", String(POLL_TIMEOUT_S));
+        let list = [];
+        try {
+          const response = await fetch(url, { signal: abort.signal, cache: "no-store" });
+          if (response.status !== 200 && response.status !== 204) return upgraded;
+          if (response.status === 200) list = await response.json();
+        } catch {
+          return upgraded; // aborted for a working WebSocket, or the server is unreachable
+        }
+        this.report({ transport: LONG_POLLING, state: "live", fallback: true });
+        if (first) {
+          // A server that was restarting may have refused the WebSocket a moment before it
+          // answered this poll: try the WebSocket again now rather than in PROBE_EVERY_MS.
+          first = false;
+          probe();
+        }
+        if (Array.isArray(list) && list.length) {
+          this.backoff = BACKOFF_MIN_MS;
+          this.onMessages(list);
+          after = this.lastSeq();
+        } else {
+          // Nothing new for a whole timeout: ask for everything once, in case the server
+          // restarted between two requests and now numbers below our last sample.
+          after = -1;
+          await sleep(BACKOFF_MIN_MS);
+        }
+      }
+    } finally {
+      clearInterval(timer);
+      abort.abort();
+    }
+  }
+}

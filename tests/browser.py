@@ -1,0 +1,125 @@
+"""Drives Debian's Chromium through Playwright for the browser tests (a helper, not tests).
+
+``playwright install`` cannot download a browser on every machine, and CI should not depend on
+it, so the tests launch the distribution's Chromium. When it is missing they skip with the way to
+install it, except under CI, where they fail: a broken image must never look like passing tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Error, Page, sync_playwright
+
+__all__ = [
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
+    "PageWatch",
+    "launch_chromium",
+    "require_chromium",
+    "watch_page",
+]
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+#: Quiet, reproducible, offline: no GPU, no background updates or sync, no first-run UI.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_chromium(executable: Path = CHROMIUM) -> Path:
+    """The Chromium executable; skips the test without it, or fails it when ``CI`` is set."""
+    if executable.is_file() and os.access(executable, os.X_OK):
+        return executable
+    message = f"{executable} is missing; install it with `apt-get install -y chromium`"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set, so browser tests must run, not skip)", pytrace=False)
+    pytest.skip(message)
+
+
+@contextmanager
+def launch_chromium(profile_dir: Path) -> Iterator[BrowserContext]:
+    """Chromium with a fresh profile in ``profile_dir``, closed on exit.
+
+    A persistent context is how Playwright takes an explicit ``--user-data-dir``; the directory
+    should be new for each launch so no state leaks between runs.
+    """
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            profile_dir,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1100, "height": 720},
+            device_scale_factor=1,
+            color_scheme="light",
+            locale="en-US",
+            timezone_id="UTC",
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@dataclass
+class PageWatch:
+    """What went wrong on a page: console errors, uncaught exceptions, and any dialog opened."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """Every problem seen, for one assert that shows them all."""
+        return self.problems_except()
+
+    def problems_except(self, *expected: str) -> list[str]:
+        """Problems, leaving out console errors matching any of the ``expected`` regexes.
+
+        Chromium itself logs each refused connection as a console error, which no page script can
+        prevent; a test that stops the server on purpose names exactly those as expected.
+        """
+        console = [t for t in self.console_errors if not any(re.search(e, t) for e in expected)]
+        return [
+            *(f"console: {text}" for text in console),
+            *(f"exception: {text}" for text in self.page_errors),
+            *(f"dialog: {text}" for text in self.dialogs),
+        ]
+
+
+def watch_page(page: Page) -> PageWatch:
+    """Start recording ``page``'s problems; dialogs are dismissed so none can block the page."""
+    watch = PageWatch()
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            watch.console_errors.append(message.text)
+
+    def on_page_error(error: Error) -> None:
+        watch.page_errors.append(f"{error.name}: {error.message}")
+
+    def on_dialog(dialog: Dialog) -> None:
+        watch.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    page.on("dialog", on_dialog)
+    return watch
