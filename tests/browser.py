@@ -7,12 +7,19 @@ install it, except under CI, where they fail: a broken image must never look lik
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Error, Page, sync_playwright
@@ -20,7 +27,11 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Error, P
 __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
+    "JupyterLab",
     "PageWatch",
+    "free_port",
+    "http_json",
+    "jupyter_lab",
     "launch_chromium",
     "require_chromium",
     "watch_page",
@@ -123,3 +134,75 @@ def watch_page(page: Page) -> PageWatch:
     page.on("pageerror", on_page_error)
     page.on("dialog", on_dialog)
     return watch
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+class JupyterLab(NamedTuple):
+    """A running JupyterLab server: where it is and the token it accepts."""
+
+    base: str
+    token: str
+
+
+@pytest.fixture
+def jupyter_lab(tmp_path: Path) -> Iterator[JupyterLab]:
+    """A JupyterLab server on loopback with fresh config, state and workspaces."""
+    port, token = free_port(), "iostat-widget-test"
+    env = {**os.environ}
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
+        env[name] = str(tmp_path / name.lower())
+    # No "get notified about news?" toast over the notebook.
+    notification = Path(env["JUPYTERLAB_SETTINGS_DIR"]) / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
+    env["IPYTHONDIR"] = str(tmp_path / "ipython")
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--allow-root",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={tmp_path}",
+        "--LabApp.news_url=None",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = (tmp_path / "jupyter.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, (tmp_path / "jupyter.log").read_text()
+            try:
+                http_json(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not start within 30 s"
+                time.sleep(0.2)
+        yield JupyterLab(base, token)
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.close()

@@ -9,6 +9,8 @@ import pytest
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 
+from .browser import jupyter_lab  # noqa: F401  (a fixture of the browser tests)
+
 FAST = 0.05  # seconds between samples in tests: 20 Hz keeps tests short and bounded
 
 

@@ -91,11 +91,13 @@ def test_toggle_shows_a_chart_and_fills_it_at_once() -> None:
         wait_for(lambda: len(monitor.window) >= 3)
         disk = monitor.charts["disk"]
         assert not disk.visible and len(np.asarray(disk.marks[0].x)) == 0
+        assert disk.figure not in monitor.children  # hidden: not on the page at all
         monitor.toggles["disk"].value = True
         wait_for(lambda: len(np.asarray(disk.marks[0].x)) >= 3)
         y = np.asarray(disk.marks[0].y, dtype=float)
         assert y.shape[0] == 2  # read and write
         assert disk.visible
+        wait_for(lambda: disk.figure in monitor.children)
         monitor.toggles["cpu"].value = False
         wait_for(lambda: not monitor.charts["cpu"].visible)
     finally:

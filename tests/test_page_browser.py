@@ -5,18 +5,13 @@ JupyterLab's proxy. Servers run in process on a loop thread, fed by the determin
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
@@ -28,7 +23,15 @@ from iostat_widget.sources.psutil_sampler import Sampler
 from iostat_widget.sources.synthetic import SyntheticSampler, synthetic_sample
 from iostat_widget.widget.loop_thread import LoopThread
 
-from .browser import CHROMIUM, PageWatch, launch_chromium, require_chromium, watch_page
+from .browser import (
+    CHROMIUM,
+    JupyterLab,
+    PageWatch,
+    http_json,
+    launch_chromium,
+    require_chromium,
+    watch_page,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -353,71 +356,6 @@ def test_missing_chromium_skips_locally_but_fails_under_ci(
 
 
 # -- JupyterLab through jupyter-server-proxy ---------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def http_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.load(response)
-
-
-class JupyterLab(NamedTuple):
-    """A running JupyterLab server: where it is and the token it accepts."""
-
-    base: str
-    token: str
-
-
-@pytest.fixture
-def jupyter_lab(tmp_path: Path) -> Iterator[JupyterLab]:
-    """A JupyterLab server on loopback with fresh config, state and workspaces."""
-    port, token = free_port(), "iostat-widget-test"
-    env = {**os.environ}
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        env[name] = str(tmp_path / name.lower())
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
-    env["IPYTHONDIR"] = str(tmp_path / "ipython")
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        "--allow-root",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={tmp_path}",
-        "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
-    log = (tmp_path / "jupyter.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "jupyter.log").read_text()
-            try:
-                http_json(f"{base}/api/status?token={token}")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not start within 30 s"
-                time.sleep(0.2)
-        yield JupyterLab(base, token)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-        log.close()
 
 
 def test_page_through_jupyter_server_proxy(jupyter_lab: JupyterLab, page: Page) -> None:

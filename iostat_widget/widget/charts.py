@@ -2,7 +2,8 @@
 
 One host: CPU as iostat's stacked us/sy areas, and two-line charts for disk and network.
 Several hosts: one line per host in every chart (busy %, disk and network bytes/s, memory %).
-A chart that is hidden is not updated, so it costs no comm messages.
+A hidden chart is left out of the page (a figure in a hidden element would draw at zero size)
+and is not updated, so it costs no comm messages.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ChartSpec:
     """What one chart shows, for a single host (several rows) and for many (one row per host)."""
 
     name: str
+    button: str
     title: str
     unit: str
     rows: tuple[tuple[str, Getter], ...]  # single host: (label, value) per line
@@ -43,7 +45,8 @@ CHARTS: dict[str, ChartSpec] = {
     for spec in (
         ChartSpec(
             "cpu",
-            "CPU (iostat us/sy)",
+            "CPU",
+            "CPU: us (user, blue) + sy (system, orange)",
             "% CPU",
             (("sy (system)", busy_percent), ("us (user)", lambda s: s["cpu"]["us"])),
             busy_percent,
@@ -51,6 +54,7 @@ CHARTS: dict[str, ChartSpec] = {
         ),
         ChartSpec(
             "disk",
+            "Disk",
             "Disk",
             "bytes/s",
             (
@@ -62,12 +66,14 @@ CHARTS: dict[str, ChartSpec] = {
         ChartSpec(
             "net",
             "Network",
+            "Network",
             "bytes/s",
             (("rx", lambda s: s["net"]["rx_bps"]), ("tx", lambda s: s["net"]["tx_bps"])),
             lambda s: s["net"]["rx_bps"] + s["net"]["tx_bps"],
         ),
         ChartSpec(
             "mem",
+            "Memory",
             "Memory",
             "% used",
             (("used", lambda s: s["mem"]["used_pct"]),),
@@ -84,6 +90,7 @@ class Chart:
     def __init__(self, spec: ChartSpec, hosts: Sequence[str], height: str) -> None:
         self.spec = spec
         self.hosts = list(hosts)
+        self.visible = True  #: hidden charts are neither on the page nor updated
         x_scale = bqplot.DateScale()
         y_scale = (
             bqplot.LinearScale(min=0.0, max=100.0) if spec.percent else bqplot.LinearScale(min=0.0)
@@ -102,7 +109,7 @@ class Chart:
                     fill_colors=[_SYSTEM_FILL, _USER_FILL],
                     fill_opacities=[1.0, 1.0],
                     labels=[label for label, _ in spec.rows],
-                    display_legend=True,
+                    display_legend=False,  # the title names the colours; a legend hid the data
                     stroke_width=1.5,
                 )
             )
@@ -132,7 +139,7 @@ class Chart:
                     )
                 )
         axes = [
-            bqplot.Axis(scale=x_scale, tick_format="%H:%M:%S"),
+            bqplot.Axis(scale=x_scale, tick_format="%H:%M:%S", num_ticks=6),
             bqplot.Axis(
                 scale=y_scale,
                 side="left",
@@ -147,18 +154,13 @@ class Chart:
             title=title,
             legend_location="top-left",
             animation_duration=0,
-            fig_margin={"top": 40, "bottom": 30, "left": 60, "right": 20},
+            fig_margin={"top": 40, "bottom": 30, "left": 60, "right": 40},
             layout=widgets.Layout(width="100%", height=height),
         )
 
-    @property
-    def visible(self) -> bool:
-        """Whether the chart is shown (hidden charts are not updated)."""
-        return bool(self.figure.layout.display != "none")
-
     def show(self, visible: bool) -> None:
-        """Show or hide the chart."""
-        self.figure.layout.display = None if visible else "none"
+        """Mark the chart shown or hidden (the monitor puts only shown ones on the page)."""
+        self.visible = visible
 
     def update(self, windows: Sequence[SampleWindow]) -> None:
         """Push the windows' current arrays, one comm message per mark."""

@@ -115,7 +115,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             chart.show(name in charts)
             toggle = widgets.ToggleButton(
                 value=name in charts,
-                description=CHARTS[name].title.split(" ")[0],
+                description=CHARTS[name].button,
                 tooltip=f"show or hide the {CHARTS[name].title} chart",
                 layout=widgets.Layout(width="auto"),
             )
@@ -123,13 +123,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             self.toggles[name] = toggle
         self.status = widgets.HTML(self._status_html())
         self.table = widgets.HTML(render_table([]))
-        children = [
-            self.status,
-            widgets.HBox(list(self.toggles.values())),
-            *(chart.figure for chart in self.charts.values()),
-            self.table,
-        ]
-        super().__init__(children=children, **kwargs)
+        self.buttons = widgets.HBox(list(self.toggles.values()))
+        super().__init__(children=self._layout(), **kwargs)
         if autostart:
             self.start()
 
@@ -211,11 +206,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.stop()
         for chart in self.charts.values():
             chart.close()
-        for widget in (*self.toggles.values(), self.status, self.table):
+        for widget in (*self.toggles.values(), self.buttons, self.status, self.table):
             widget.close()
-        for child in self.children:
-            if isinstance(child, widgets.HBox):
-                child.close()
         super().close()
 
     # -- the feed -----------------------------------------------------------------------------
@@ -274,6 +266,11 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 chart.show(toggle.value)
                 if toggle.value:  # catch up at once instead of waiting for the next sample
                     chart.update([feed.window for feed in self.feeds])
+        self.children = self._layout()
+
+    def _layout(self) -> list[Any]:
+        shown = [chart.figure for chart in self.charts.values() if chart.visible]
+        return [self.status, self.buttons, *shown, self.table]
 
     def __repr__(self) -> str:
         hosts = ", ".join(feed.label for feed in self.feeds)
