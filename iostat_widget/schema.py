@@ -12,6 +12,7 @@ import math
 from typing import Any, Final, Literal, NotRequired, TypedDict
 
 __all__ = [
+    "DETAIL_KEYS",
     "MAX_MESSAGE_BYTES",
     "CpuPercent",
     "DiskRates",
@@ -31,6 +32,10 @@ MAX_MESSAGE_BYTES: Final = 64 * 1024
 _PERCENT_SLACK: Final = 0.5  # counters sampled a tick apart can overshoot 100 % by rounding
 _MAX_RATE: Final = 1e15  # bytes/s; a petabyte per second is not a real disk or NIC
 _MAX_HOST: Final = 255  # longest DNS name
+_MAX_DEVICES: Final = 1024  # disks or interfaces in one sample's detail
+_MAX_DEVICE_NAME: Final = 64
+#: The per-device detail: only in the detail stream (``/iostat?detail=1``).
+DETAIL_KEYS: Final = ("disks", "nics")
 
 
 Scope = Literal["host", "container"]
@@ -87,6 +92,8 @@ class Sample(TypedDict):
     net: NetRates
     mem: MemUsage
     scope: NotRequired[Scope]
+    disks: NotRequired[dict[str, DiskRates]]
+    nics: NotRequired[dict[str, NetRates]]
 
 
 class SampleError(ValueError):
@@ -169,7 +176,39 @@ def validate_sample(obj: object) -> Sample:
         if scope not in ("host", "container"):
             raise SampleError("scope: expected 'host' or 'container'")
         sample["scope"] = scope
+    if "disks" in obj:
+        disks = _devices(obj, "disks", ("read_bps", "write_bps", "read_iops", "write_iops"))
+        sample["disks"] = {
+            name: DiskRates(
+                read_bps=r["read_bps"],
+                write_bps=r["write_bps"],
+                read_iops=r["read_iops"],
+                write_iops=r["write_iops"],
+            )
+            for name, r in disks.items()
+        }
+    if "nics" in obj:
+        nics = _devices(obj, "nics", ("rx_bps", "tx_bps"))
+        sample["nics"] = {
+            name: NetRates(rx_bps=r["rx_bps"], tx_bps=r["tx_bps"]) for name, r in nics.items()
+        }
     return sample
+
+
+def _devices(obj: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    part = obj[name]
+    if not isinstance(part, dict) or len(part) > _MAX_DEVICES:
+        raise SampleError(f"{name}: expected an object of at most {_MAX_DEVICES} devices")
+    devices = {}
+    for device, rates in part.items():
+        if not 0 < len(device) <= _MAX_DEVICE_NAME:
+            raise SampleError(f"{name}: device names are 1 to {_MAX_DEVICE_NAME} characters")
+        if not isinstance(rates, dict):
+            raise SampleError(f"{name}.{device}: expected an object")
+        devices[device] = {
+            key: _number(rates.get(key), f"{name}.{device}.{key}", 0.0, _MAX_RATE) for key in keys
+        }
+    return devices
 
 
 def decode_sample(message: str | bytes) -> Sample:

@@ -7,6 +7,7 @@ import json
 import time
 
 from iostat_widget.server import Server
+from iostat_widget.sources.synthetic import SyntheticSampler
 from iostat_widget.transports.long_poll import MAX_POLL_TIMEOUT
 
 from .conftest import FAST
@@ -50,3 +51,12 @@ async def test_timeout_is_bounded_and_many_waiters_are_served_together() -> None
         assert all(status == 200 for status, _, _ in results)
         assert {json.loads(body)[0]["seq"] for _, _, body in results} == {0}
         assert server.long_poll.requests == 100 and server.long_poll.waiting == 0
+
+
+async def test_poll_detail() -> None:
+    sampler = SyntheticSampler(detail=True)
+    async with Server("127.0.0.1", 0, interval=FAST, sampler=sampler) as server:
+        _, _, lean = await http_get(server.port, "/poll?after=-1&timeout=5")
+        _, _, full = await http_get(server.port, "/poll?after=-1&timeout=5&detail=1")
+    assert "disks" not in json.loads(lean)[0]
+    assert set(json.loads(full)[0]["disks"]) == {"sda", "sdb"}

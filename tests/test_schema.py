@@ -152,3 +152,23 @@ def test_any_json_value_is_a_sample_or_a_sample_error(value: Any) -> None:
 def test_replacing_any_field_with_junk_never_escapes_as_another_error(key: str, junk: Any) -> None:
     with contextlib.suppress(SampleError):
         validate_sample({**GOOD, key: junk})
+
+
+def test_device_detail_is_checked() -> None:
+    detailed = {
+        **GOOD,
+        "disks": {"sda": {"read_bps": 1, "write_bps": 2, "read_iops": 3, "write_iops": 4}},
+        "nics": {"eth0": {"rx_bps": 5, "tx_bps": 6}},
+    }
+    assert validate_sample(detailed)["disks"]["sda"]["write_iops"] == 4
+    for junk in (
+        {"disks": []},
+        {"disks": {"": {}}},
+        {"disks": {"x" * 65: {}}},
+        {"disks": {"sda": "fast"}},
+        {"disks": {"sda": {"read_bps": -1, "write_bps": 0, "read_iops": 0, "write_iops": 0}}},
+        {"nics": {"eth0": {"rx_bps": math.nan, "tx_bps": 0}}},
+        {"nics": {f"n{i}": {"rx_bps": 0, "tx_bps": 0} for i in range(2000)}},
+    ):
+        with pytest.raises(SampleError, match="disks|nics"):
+            validate_sample({**GOOD, **junk})

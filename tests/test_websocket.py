@@ -120,3 +120,19 @@ async def test_sampler_sleeps_when_nobody_watches(server: Server) -> None:
     async with asyncio.timeout(5):
         while server.hub.sampling:
             await asyncio.sleep(0.02)
+
+
+async def test_detail_stream_adds_devices_plain_stays_lean() -> None:
+    sampler = SyntheticSampler(detail=True)
+    server = Server("127.0.0.1", 0, interval=FAST, sampler=sampler)
+    await server.start()
+    try:
+        async with connect(server.url) as plain, connect(server.url + "?detail=1") as detailed:
+            lean, full = await receive(plain, 3), await receive(detailed, 3)
+    finally:
+        await server.aclose()
+    assert all("disks" not in s and "nics" not in s for s in lean)
+    for sample in full:
+        assert set(sample["disks"]) == {"sda", "sdb"} and set(sample["nics"]) == {"eth0"}
+        assert decode_sample(json.dumps(sample))["disks"]["sdb"]["write_bps"] == 4096
+    assert {s["seq"] for s in lean} & {s["seq"] for s in full}  # the same samples, two shapes

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ..schema import encode_sample
+from ..schema import DETAIL_KEYS, Sample, encode_sample
 from ..sources.psutil_sampler import Sampler
 
 __all__ = ["Frame", "Hub", "Listener"]
@@ -24,14 +24,27 @@ log = logging.getLogger(__name__)
 
 
 class Frame(NamedTuple):
-    """One sample as it travels: its number, its time, and its JSON text, encoded once."""
+    """One sample as it travels: its number, its time, and its JSON text, encoded once.
+
+    ``detail`` is the same sample with its per-device maps, for the detail stream; without any,
+    it is the very same string as ``payload``.
+    """
 
     seq: int
     t: float
     payload: str
+    detail: str
 
 
 Listener = Callable[[Frame], None]
+
+
+def _frame(sample: Sample) -> Frame:
+    detail = encode_sample(sample)
+    if not any(key in sample for key in DETAIL_KEYS):
+        return Frame(sample["seq"], sample["t"], detail, detail)
+    base = {key: value for key, value in sample.items() if key not in DETAIL_KEYS}
+    return Frame(sample["seq"], sample["t"], encode_sample(base), detail)  # type: ignore[arg-type]
 
 
 class Hub:
@@ -154,7 +167,7 @@ class Hub:
     def _publish_one(self) -> None:
         try:
             sample = self.sampler.sample(self._next_seq)
-            frame = Frame(sample["seq"], sample["t"], encode_sample(sample))
+            frame = _frame(sample)
         except Exception:
             self.errors += 1
             log.exception("sampler failed; skipping this tick")

@@ -47,9 +47,11 @@ class SyntheticSampler:
         interval: float = 1.0,
         clock: Callable[[], float] = time.time,
         scope: Scope = "host",
+        detail: bool = False,
     ) -> None:
         self.host = host
         self.scope: Scope = scope
+        self.detail = detail  #: add two disks and one interface, as a detail stream carries
         self.interval = interval
         self._clock = clock
         self.primed = 0  #: how many times sampling (re)started
@@ -62,6 +64,15 @@ class SyntheticSampler:
     def sample(self, seq: int) -> Sample:
         """The sample numbered ``seq``, stamped with the clock's time."""
         self.calls += 1
-        return synthetic_sample(
+        sample = synthetic_sample(
             seq, self._clock(), host=self.host, interval=self.interval, scope=self.scope
         )
+        if self.detail:
+            sample["disks"] = {
+                "sda": DiskRates(
+                    read_bps=1000 * (seq % 3), write_bps=0, read_iops=seq % 3, write_iops=0
+                ),
+                "sdb": DiskRates(read_bps=0, write_bps=4096, read_iops=0, write_iops=1),
+            }
+            sample["nics"] = {"eth0": NetRates(rx_bps=100 * seq, tx_bps=50 * seq)}
+        return sample

@@ -1,6 +1,7 @@
 """Long polling at ``GET /poll?after=SEQ&timeout=S``: the pre-WebSocket way, kept for fallback.
 
-The reply holds every kept sample numbered above ``after`` (a JSON array, oldest first), sent as
+The reply holds every kept sample numbered above ``after`` (with per-device maps when
+``detail=1``) (a JSON array, oldest first), sent as
 soon as there is at least one, or ``204 No Content`` after ``timeout`` seconds. Asking with the
 last number seen means nothing is lost between requests, the fix the course shows for naive
 polling. Waiters share the hub's one wake-up per tick: no per-request timers or loops.
@@ -56,6 +57,7 @@ class LongPoll:
         query = parse_qs(urlsplit(request.path).query)
         try:
             after = int(_parameter(query, "after", -1))
+            detail = _parameter(query, "detail", 0) != 0
             wait = _parameter(query, "timeout", self.default_timeout)
         except LongPollError as err:
             return text_response(f"bad request: {err}\n", HTTPStatus.BAD_REQUEST)
@@ -69,5 +71,6 @@ class LongPoll:
             self.hub.release()
         if not frames:
             return text_response("", HTTPStatus.NO_CONTENT)
-        body = "[" + ",".join(frame.payload for frame in frames) + "]"  # payloads are JSON already
+        texts = (frame.detail if detail else frame.payload for frame in frames)
+        body = "[" + ",".join(texts) + "]"  # the payloads are JSON already
         return bytes_response(body.encode(), "application/json")

@@ -9,6 +9,7 @@ delays anyone else; websockets' keepalive ping then closes it.
 from __future__ import annotations
 
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed
@@ -21,44 +22,58 @@ log = logging.getLogger(__name__)
 
 
 class WebSocketFanout:
-    """Serves ``/iostat``: recent history on connect, then every new sample as it is taken."""
+    """Serves ``/iostat``: recent history on connect, then every new sample as it is taken.
+
+    ``/iostat?detail=1`` adds each disk's and interface's rates (``disks``, ``nics``) to every
+    sample; plain subscribers get the lean sample.
+    """
 
     def __init__(self, hub: Hub, *, skip_above: int = 16 * 1024) -> None:
         self.hub = hub
         self.skip_above = skip_above
         self.connections: set[ServerConnection] = set()
+        self.detailed: set[ServerConnection] = set()  #: subset that asked for ``?detail=1``
         self.skipped = 0  #: samples not written to a client whose buffer was full
         self.ignored = 0  #: messages clients sent that the server does not expect
         hub.add_listener(self._broadcast)
 
     def _broadcast(self, frame: Frame) -> None:
-        ready = []
+        plain: list[ServerConnection] = []
+        detailed: list[ServerConnection] = []
         for connection in self.connections:
             transport = connection.transport
             if transport is not None and transport.get_write_buffer_size() <= self.skip_above:
-                ready.append(connection)
-        self.skipped += len(self.connections) - len(ready)
-        broadcast(ready, frame.payload)
+                (detailed if connection in self.detailed else plain).append(connection)
+        self.skipped += len(self.connections) - len(plain) - len(detailed)
+        broadcast(plain, frame.payload)
+        if detailed:
+            broadcast(detailed, frame.detail)
 
-    async def _send_history(self, connection: ServerConnection) -> None:
+    async def _send_history(self, connection: ServerConnection, detail: bool) -> None:
         # Send what the ring holds, then whatever arrived meanwhile, until caught up; the caller
         # joins the live set with no await in between, so no sample is missed or sent twice.
         last = -1
         while frames := self.hub.history_after(last):
             for frame in frames:
-                await connection.send(frame.payload)
+                await connection.send(frame.detail if detail else frame.payload)
                 last = frame.seq
 
     async def handler(self, connection: ServerConnection) -> None:
         """websockets connection handler for the sample stream."""
         self.hub.acquire()
+        request = connection.request
+        query = parse_qs(urlsplit(request.path).query) if request is not None else {}
+        detail = query.get("detail", ["0"])[-1] not in ("", "0", "false")
         try:
-            await self._send_history(connection)
+            await self._send_history(connection, detail)
             self.connections.add(connection)
+            if detail:
+                self.detailed.add(connection)
             async for _ in connection:  # keep reading so close frames and pongs are processed
                 self.ignored += 1
         except ConnectionClosed:
             pass  # a client leaving mid-send is normal
         finally:
             self.connections.discard(connection)
+            self.detailed.discard(connection)
             self.hub.release()
