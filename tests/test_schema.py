@@ -170,5 +170,5 @@ def test_device_detail_is_checked() -> None:
         {"nics": {"eth0": {"rx_bps": math.nan, "tx_bps": 0}}},
         {"nics": {f"n{i}": {"rx_bps": 0, "tx_bps": 0} for i in range(2000)}},
     ):
-        with pytest.raises(SampleError, match="disks|nics"):
+        with pytest.raises(SampleError, match=r"disks|nics"):
             validate_sample({**GOOD, **junk})
