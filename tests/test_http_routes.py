@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from websockets.asyncio.client import connect
 
 from iostat_widget.server import Server
 
-
-async def http_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    async with asyncio.timeout(5):
-        raw = await reader.read()
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode().split("\r\n")
-    headers = {k.lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
-    return int(status_line.split()[1]), headers, body
+from .helpers import http_get
 
 
 async def test_healthz_reports_clients_seq_interval(server: Server) -> None:

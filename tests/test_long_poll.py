@@ -11,7 +11,7 @@ from iostat_widget.sources.synthetic import SyntheticSampler
 from iostat_widget.transports.long_poll import MAX_POLL_TIMEOUT
 
 from .conftest import FAST
-from .test_http_routes import http_get
+from .helpers import http_get
 
 
 async def test_poll_returns_new_samples_and_after_loses_nothing(server: Server) -> None:

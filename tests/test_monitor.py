@@ -6,6 +6,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import psutil
@@ -14,8 +15,9 @@ import pytest
 from iostat_widget import Monitor
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
-from iostat_widget.widget.loop_thread import LoopThread
 from iostat_widget.widget.runtime import KernelRuntime
+
+from .helpers import serving_in_thread
 
 
 def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
@@ -88,31 +90,32 @@ def test_many_monitors_share_one_embedded_server() -> None:
     monitors[-1].close()
 
 
-@pytest.mark.usefixtures("nothing_left_behind")
-def test_remote_url_monitor_and_restart() -> None:
-    remote = LoopThread(name="remote-server")
-    server = remote.run(
-        Server("127.0.0.1", 0, interval=0.05, sampler=SyntheticSampler(host="db-7")).start()
-    )
-    try:
-        monitor = Monitor(url=server.url)
+@contextmanager
+def remote_monitor(server: Server) -> Iterator[Monitor]:
+    """A Monitor watching ``server``, which runs on a thread of its own like a remote host."""
+    with serving_in_thread(server) as running:
+        monitor = Monitor(url=running.url)
         try:
-            wait_for(lambda: len(monitor.window) >= 3)
-            newest = monitor.window.newest
-            assert newest is not None and newest["host"] == "db-7"
-            assert KernelRuntime.current() is not None
-            assert KernelRuntime.current().server is None  # type: ignore[union-attr]
-            monitor.stop()
-            assert monitor.state == "stopped" and our_threads() == []
-            count = len(monitor.window)
-            monitor.start()
-            wait_for(lambda: monitor.state == "live")
-            wait_for(lambda: (n := monitor.window.newest) is not None and n["seq"] > count)
+            yield monitor
         finally:
             monitor.close()
-    finally:
-        remote.run(server.aclose())
-        remote.stop()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_remote_url_monitor_and_restart() -> None:
+    remote = Server("127.0.0.1", 0, interval=0.05, sampler=SyntheticSampler(host="db-7"))
+    with remote_monitor(remote) as monitor:
+        wait_for(lambda: len(monitor.window) >= 3)
+        newest = monitor.window.newest
+        assert newest is not None and newest["host"] == "db-7"
+        assert KernelRuntime.current() is not None
+        assert KernelRuntime.current().server is None  # type: ignore[union-attr]
+        monitor.stop()
+        assert monitor.state == "stopped" and our_threads() == []
+        count = len(monitor.window)
+        monitor.start()
+        wait_for(lambda: monitor.state == "live")
+        wait_for(lambda: (n := monitor.window.newest) is not None and n["seq"] > count)
 
 
 @pytest.mark.usefixtures("nothing_left_behind")
@@ -157,34 +160,16 @@ def test_no_task_left_on_the_loop_after_stop() -> None:
 @pytest.mark.usefixtures("nothing_left_behind")
 def test_token_in_url_is_used_but_never_shown() -> None:
     token = "s3cret-token-value"
-    remote = LoopThread(name="remote-server")
-    server = remote.run(Server("127.0.0.1", 0, interval=0.05, token=token).start())
-    try:
-        monitor = Monitor(url=server.url)
-        try:
-            wait_for(lambda: len(monitor.window) >= 2)
-            assert token not in monitor.status.value and "token=***" in monitor.status.value
-            assert token not in repr(monitor)
-        finally:
-            monitor.close()
-    finally:
-        remote.run(server.aclose())
-        remote.stop()
+    with remote_monitor(Server("127.0.0.1", 0, interval=0.05, token=token)) as monitor:
+        wait_for(lambda: len(monitor.window) >= 2)
+        assert token not in monitor.status.value and "token=***" in monitor.status.value
+        assert token not in repr(monitor)
 
 
 @pytest.mark.usefixtures("nothing_left_behind")
 def test_container_scope_is_labelled() -> None:
-    remote = LoopThread(name="remote-server")
     sampler = SyntheticSampler(scope="container")
-    server = remote.run(Server("127.0.0.1", 0, interval=0.05, sampler=sampler).start())
-    try:
-        monitor = Monitor(url=server.url)
-        try:
-            wait_for(lambda: "container" in monitor.figure.title)
-            assert monitor.figure.title.endswith(" · container")
-            assert monitor.figure.title.startswith("CPU: us")
-        finally:
-            monitor.close()
-    finally:
-        remote.run(server.aclose())
-        remote.stop()
+    with remote_monitor(Server("127.0.0.1", 0, interval=0.05, sampler=sampler)) as monitor:
+        wait_for(lambda: "container" in monitor.figure.title)
+        assert monitor.figure.title.endswith(" · container")
+        assert monitor.figure.title.startswith("CPU: us")

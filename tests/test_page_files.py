@@ -4,7 +4,6 @@ file, nothing outside the page folder, and static guards on what the page's code
 
 from __future__ import annotations
 
-import asyncio
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,6 +12,8 @@ import pytest
 
 from iostat_widget.server import Server
 from iostat_widget.transports.static_page import default_page_root
+
+from .helpers import http_get
 
 PAGE = Path(__file__).resolve().parents[1] / "js"
 CONTENT_TYPES = {
@@ -23,20 +24,6 @@ CONTENT_TYPES = {
 }
 # Static imports of the page's own modules: `import { x } from "./y.js";` or `import "./y.js";`.
 IMPORT = re.compile(r"""^\s*(?:import|export)\b[^"';]*?(?:from\s*)?["'](\.[^"']+)["']""", re.M)
-
-
-async def http_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
-    """One raw GET, the request line sent exactly as given (no client-side path cleaning)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    await writer.drain()
-    async with asyncio.timeout(5):
-        raw = await reader.read()
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode().split("\r\n")
-    headers = {k.lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
-    return int(status_line.split()[1]), headers, body
 
 
 class References(HTMLParser):

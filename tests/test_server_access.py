@@ -16,7 +16,7 @@ from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 from iostat_widget.transports.http_stream import TailServer
 
-from .test_http_routes import http_get
+from .helpers import http_get
 
 TOKEN = "s3cret-token-value"
 

@@ -1,0 +1,38 @@
+"""Small clients and harnesses several test modules share."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from iostat_widget.server import Server
+from iostat_widget.widget.loop_thread import LoopThread
+
+__all__ = ["http_get", "serving_in_thread"]
+
+
+async def http_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    """One raw GET to 127.0.0.1, the request line sent exactly as given (no path cleaning, so
+    traversal attempts reach the server as written); returns status, headers, body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    async with asyncio.timeout(5):
+        raw = await reader.read()
+    writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode().split("\r\n")
+    headers = {k.lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@contextmanager
+def serving_in_thread(server: Server) -> Iterator[Server]:
+    """Run ``server`` on a loop thread of its own (for synchronous tests, like a remote host)."""
+    loop_thread = LoopThread(name="test-remote-server")
+    try:
+        yield loop_thread.run(server.start())
+    finally:
+        loop_thread.run(server.aclose())
+        loop_thread.stop()
