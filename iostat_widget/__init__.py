@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "LineMonitor",
     "Monitor",
     "Sample",
     "SampleError",
@@ -25,9 +26,11 @@ if TYPE_CHECKING:
     from .clients.stream import SampleStream, stream
     from .schema import Sample, SampleError, validate_sample
     from .server import Server, serve
+    from .widget.line_monitor import LineMonitor
     from .widget.monitor import Monitor
 
 _LAZY = {
+    "LineMonitor": "widget.line_monitor",
     "Monitor": "widget.monitor",
     "Sample": "schema",
     "SampleError": "schema",

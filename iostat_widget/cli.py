@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=20_000,
         help="WebSocket and long-poll clients served at once; more get 503 (default 20000)",
     )
+    from .cli_sources import add_source_options
+
+    add_source_options(serve)
 
     tail = commands.add_parser(
         "tail",
@@ -118,9 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 async def _run_serve(args: argparse.Namespace) -> int:
+    from .cli_sources import build_sources
     from .server import Server
+    from .sources.child import CommandNotFoundError
 
     try:
+        sampler, line_source = build_sources(args)
         server = Server(
             args.host,
             args.port,
@@ -129,8 +135,11 @@ async def _run_serve(args: argparse.Namespace) -> int:
             token=resolve_token(args),
             allow_origins=args.allow_origin,
             max_clients=args.max_clients,
+            sampler=sampler,
+            line_source=line_source,
+            line_history=args.line_history,
         )
-    except ValueError as err:
+    except (ValueError, CommandNotFoundError) as err:
         print(f"iostat-widget: {err}", file=sys.stderr)
         return 2
     try:
@@ -146,6 +155,8 @@ async def _run_serve(args: argparse.Namespace) -> int:
     if server.page is not None:
         print(f"  page:    {server.page_url}", flush=True)
     print(f"  stream:  {server.url}", flush=True)
+    if server.lines is not None:
+        print(f"  lines:   {server.line_url}", flush=True)
     print(f"  health:  {server.http_url}/healthz", flush=True)
     try:
         await stop.wait()

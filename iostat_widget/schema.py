@@ -104,12 +104,24 @@ def _number(value: object, where: str, low: float, high: float) -> float:
     # bool is an int subclass; true/false in a number field is a malformed sample, not 1/0.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SampleError(f"{where}: expected a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int with hundreds of digits
+        raise SampleError(f"{where}: too large") from None
     if not math.isfinite(number):
         raise SampleError(f"{where}: not a finite number")
     if not low <= number <= high:
         raise SampleError(f"{where}: {number!r} outside [{low}, {high}]")
     return number
+
+
+def _is_utf8(text: str) -> bool:
+    # JSON can carry lone surrogates ("\ud800"); no UTF-8 channel (the widget's) can send them.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _section(
@@ -142,12 +154,14 @@ def validate_sample(obj: object) -> Sample:
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
         raise SampleError("seq: expected a non-negative integer")
     date, host = obj.get("date"), obj.get("host")
-    if not isinstance(date, str) or not 0 < len(date) <= 40:
+    if not isinstance(date, str) or not 0 < len(date) <= 40 or not _is_utf8(date):
         raise SampleError("date: expected an ISO-8601 string")
-    if not isinstance(host, str) or len(host) > _MAX_HOST:
+    if not isinstance(host, str) or len(host) > _MAX_HOST or not _is_utf8(host):
         raise SampleError("host: expected a string of at most 255 characters")
     pct = 100.0 + _PERCENT_SLACK
     cpu = _section(obj, "cpu", ("us", "sy", "id", "wa", "st"), pct, ("irq",))
+    if cpu["us"] + cpu["sy"] + cpu["id"] + cpu["wa"] + cpu["st"] > pct:
+        raise SampleError("cpu: us + sy + id + wa + st is over 100")
     disk = _section(obj, "disk", ("read_bps", "write_bps"), _MAX_RATE, ("read_iops", "write_iops"))
     net = _section(obj, "net", ("rx_bps", "tx_bps"), _MAX_RATE)
     mem = _section(obj, "mem", ("used_pct",), pct)
@@ -201,7 +215,7 @@ def _devices(obj: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str,
         raise SampleError(f"{name}: expected an object of at most {_MAX_DEVICES} devices")
     devices = {}
     for device, rates in part.items():
-        if not 0 < len(device) <= _MAX_DEVICE_NAME:
+        if not 0 < len(device) <= _MAX_DEVICE_NAME or not _is_utf8(device):
             raise SampleError(f"{name}: device names are 1 to {_MAX_DEVICE_NAME} characters")
         if not isinstance(rates, dict):
             raise SampleError(f"{name}.{device}: expected an object")

@@ -74,7 +74,9 @@ function paint() {
   painted = true;
   const newest = samples.newest;
   if (newest === null) return;
-  setText("host", newest.host || "(unnamed host)");
+  // Say whose numbers these are: inside a limited container they are the container's.
+  const scope = newest.scope === "container" ? " · container" : "";
+  setText("host", (newest.host || "(unnamed host)") + scope);
   document.title = `iostat · ${newest.host}`;
   setText("received", String(samples.received));
   paintTiles(newest);

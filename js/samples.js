@@ -38,6 +38,7 @@ export function parseSample(obj) {
     disk: numbers(obj.disk, ["read_bps", "write_bps"]),
     net: numbers(obj.net, ["rx_bps", "tx_bps"]),
     mem: numbers(obj.mem, ["used_pct"]),
+    scope: obj.scope === "container" ? "container" : "host",
   };
 }
 

@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from iostat_widget.server import Server
 from iostat_widget.widget.loop_thread import LoopThread
 
-__all__ = ["http_get", "serving_in_thread"]
+__all__ = ["http_get", "our_threads", "serving_in_thread", "wait_for"]
 
 
-async def http_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
+    """Poll ``predicate`` from a synchronous test until true; fail after ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def our_threads() -> list[str]:
+    """Names of the package's threads still alive (the kernel runtime's loop among them)."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("iostat")]
+
+
+async def http_get(
+    port: int, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """One raw GET to 127.0.0.1, the request line sent exactly as given (no path cleaning, so
     traversal attempts reach the server as written); returns status, headers, body."""
+    lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
     await writer.drain()
     async with asyncio.timeout(5):
         raw = await reader.read()

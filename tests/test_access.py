@@ -139,3 +139,11 @@ def test_redactor_blanks_message_and_arguments() -> None:
     )
     assert TokenRedactor().filter(record)
     assert record.getMessage() == "< GET /a?token=*** token=***"
+
+
+def test_unparsable_origin_and_target_are_refused_not_raised() -> None:
+    policy = AccessPolicy.build(TOKEN)
+    assert not policy.origin_ok("http://[", "127.0.0.1:1")
+    assert not policy.token_ok("//[?token=" + TOKEN, None)
+    denied = policy.check("/iostat", {"origin": "http://[", "host": "127.0.0.1:1"})
+    assert denied is not None and denied.status == HTTPStatus.FORBIDDEN

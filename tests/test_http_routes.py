@@ -45,3 +45,8 @@ async def test_server_urls_and_await_form() -> None:
     ipv6 = Server("::1", 0)
     async with ipv6:
         assert ipv6.url.startswith("ws://[::1]:")
+
+
+async def test_unparsable_target_is_400_not_500(server: Server) -> None:
+    status, _, body = await http_get(server.port, "//[")
+    assert status == 400 and b"unparsable" in body

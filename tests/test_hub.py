@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
 from iostat_widget.hub.hub import Frame, Hub
 from iostat_widget.schema import Sample
+from iostat_widget.sources.psutil_sampler import NoReading
 from iostat_widget.sources.synthetic import SyntheticSampler
 
 
@@ -117,3 +119,27 @@ def test_bad_settings_are_refused() -> None:
         Hub(SyntheticSampler(), interval=0)
     with pytest.raises(ValueError, match="history"):
         Hub(SyntheticSampler(), history=0)
+
+
+class SilentSampler(SyntheticSampler):
+    """Has a reading only every other tick, like a tool reporting at half the hub's rate."""
+
+    ticks = 0
+
+    def sample(self, seq: int) -> Sample:
+        self.ticks += 1
+        if self.ticks % 2:
+            raise NoReading("between two reports")
+        return super().sample(seq)
+
+
+async def test_no_reading_skips_the_tick_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    hub = Hub(SilentSampler(), interval=0.01)
+    seen: list[Frame] = []
+    hub.add_listener(seen.append)
+    hub.acquire()
+    await wait_until(lambda: len(seen) >= 4)
+    await hub.aclose()
+    assert hub.no_reading >= 4 and hub.errors == 0
+    assert [f.seq for f in seen] == list(range(len(seen)))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -17,18 +15,7 @@ from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 from iostat_widget.widget.runtime import KernelRuntime
 
-from .helpers import serving_in_thread
-
-
-def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
-
-
-def our_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("iostat")]
+from .helpers import our_threads, serving_in_thread, wait_for
 
 
 def listening_ports() -> set[int]:

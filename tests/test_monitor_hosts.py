@@ -14,7 +14,7 @@ import pytest
 from iostat_widget import Monitor
 from iostat_widget.widget.runtime import KernelRuntime
 
-from .test_monitor import our_threads, wait_for
+from .helpers import our_threads, wait_for
 
 pytestmark = pytest.mark.slow
 

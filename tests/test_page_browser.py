@@ -201,6 +201,13 @@ def test_page_with_a_token_passes_it_on(servers: ServerThread, page: Page) -> No
     assert status == 401  # the same page without the token is refused
 
 
+def test_container_scope_is_labelled(servers: ServerThread, page: Page) -> None:
+    server = servers.start(sampler=SyntheticSampler(interval=INTERVAL, scope="container"))
+    watch = open_page(page, server.page_url)
+    expect(page.locator("#host")).to_have_text("synthetic · container")
+    assert watch.problems == []
+
+
 def test_page_reconnects_after_server_restart(servers: ServerThread, page: Page) -> None:
     server = servers.start()
     port = server.port

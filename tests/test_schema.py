@@ -172,3 +172,25 @@ def test_device_detail_is_checked() -> None:
     ):
         with pytest.raises(SampleError, match=r"disks|nics"):
             validate_sample({**GOOD, **junk})
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"t": 10**400}, "too large"),
+        ({"seq": 3, "interval": -(10**400)}, "too large"),
+        ({"host": "\ud800"}, "host"),
+        ({"date": "2026-11-26T04:15:13\udfffZ"}, "date"),
+    ],
+)
+def test_numbers_and_text_no_channel_can_carry(change: dict[str, Any], reason: str) -> None:
+    with pytest.raises(SampleError, match=reason):
+        validate_sample({**GOOD, **change})
+
+
+def test_cpu_shares_over_100_are_rejected() -> None:
+    cpu = {"us": 90.0, "sy": 90.0, "id": 0.0, "wa": 0.0, "st": 0.0}
+    with pytest.raises(SampleError, match="over 100"):
+        validate_sample({**GOOD, "cpu": cpu})
+    rounding = {"us": 33.4, "sy": 33.4, "id": 33.4, "wa": 0.0, "st": 0.0}  # 100.2 by rounding
+    assert validate_sample({**GOOD, "cpu": rounding})["cpu"]["us"] == 33.4

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from ..schema import DETAIL_KEYS, Sample, encode_sample
-from ..sources.psutil_sampler import Sampler
+from ..sources.psutil_sampler import NoReading, Sampler
 
 __all__ = ["Frame", "Hub", "Listener"]
 
@@ -79,6 +79,7 @@ class Hub:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._tick: asyncio.Future[Frame] | None = None
         self.errors = 0  #: sampler calls that raised (logged and skipped)
+        self.no_reading = 0  #: ticks the sampler had nothing for (skipped quietly)
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -168,6 +169,10 @@ class Hub:
         try:
             sample = self.sampler.sample(self._next_seq)
             frame = _frame(sample)
+        except NoReading as reason:
+            self.no_reading += 1
+            log.debug("no reading this tick: %s", reason)
+            return
         except Exception:
             self.errors += 1
             log.exception("sampler failed; skipping this tick")

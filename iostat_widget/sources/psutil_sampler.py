@@ -2,23 +2,42 @@
 
 Never calls a blocking ``cpu_percent(interval=...)``: each call reads counters once (well under a
 millisecond) and the rates cover the time since the previous call, so one sampler can serve any
-number of clients from an event loop.
+number of clients from an event loop. Inside a limited container, CPU and memory come from the
+container's cgroup instead (see :mod:`.cgroup`), since psutil there describes the whole host.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import psutil
 
-from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample
+from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample, Scope
+from .cgroup import CgroupDirs, CgroupReading, find_cgroup, read_cgroup_dirs
+from .container import container_cpu_percent, container_memory
+from .device_rates import (
+    DiskCounters,
+    NicCounters,
+    disk_rates,
+    is_loopback_nic,
+    net_rates,
+)
 from .rates import counter_rate, cpu_percent, rounded
 
-__all__ = ["Counters", "PsutilSampler", "Sampler", "iso_date"]
+__all__ = ["Counters", "NoReading", "PsutilSampler", "Sampler", "iso_date"]
+
+log = logging.getLogger(__name__)
+
+
+class NoReading(RuntimeError):
+    """A sampler has nothing new this tick (a source between reports): the hub skips the tick
+    quietly, and viewers draw a gap rather than a stale value."""
 
 
 class Sampler(Protocol):
@@ -43,6 +62,9 @@ class Counters(NamedTuple):
     disk_writes: float
     net_rx: float
     net_tx: float
+    container: CgroupReading | None = None  #: the cgroup's limits and counters, when limited
+    disks: Mapping[str, DiskCounters] = {}  #: per device, for the detail stream
+    nics: Mapping[str, NicCounters] = {}  #: per interface, loopback included (rates leave it out)
 
 
 def iso_date(t: float) -> str:
@@ -50,10 +72,21 @@ def iso_date(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _read_counters(clock: Callable[[], float]) -> Counters:
+def _read_counters(
+    clock: Callable[[], float],
+    cgroup: CgroupDirs | None = None,
+    environ: Mapping[str, str] | None = None,
+    limited: bool = True,
+) -> Counters:
     cpu = psutil.cpu_times()._asdict()
     disk = psutil.disk_io_counters()  # None where the platform has no disk counters
-    net = psutil.net_io_counters()
+    disks = psutil.disk_io_counters(perdisk=True) or {}
+    nics = {
+        name: NicCounters(float(n.bytes_recv), float(n.bytes_sent))
+        for name, n in (psutil.net_io_counters(pernic=True) or {}).items()
+    }
+    # The machine talking to itself over loopback is not network traffic: leave it out.
+    outside = [counters for name, counters in nics.items() if not is_loopback_nic(name)]
     return Counters(
         t=clock(),
         cpu=cpu,
@@ -61,22 +94,78 @@ def _read_counters(clock: Callable[[], float]) -> Counters:
         disk_write=float(disk.write_bytes) if disk else 0.0,
         disk_reads=float(disk.read_count) if disk else 0.0,
         disk_writes=float(disk.write_count) if disk else 0.0,
-        net_rx=float(net.bytes_recv) if net else 0.0,
-        net_tx=float(net.bytes_sent) if net else 0.0,
+        net_rx=sum(counters.rx_bytes for counters in outside),
+        net_tx=sum(counters.tx_bytes for counters in outside),
+        container=read_cgroup_dirs(cgroup, environ) if limited else None,
+        disks={
+            name: DiskCounters(
+                float(d.read_bytes), float(d.write_bytes), float(d.read_count), float(d.write_count)
+            )
+            for name, d in disks.items()
+        },
+        nics=nics,
     )
 
 
 class PsutilSampler:
-    """Samples the whole machine from psutil counters; inject ``clock`` and ``host`` in tests."""
+    """Samples the machine from psutil counters, or the container it runs in when that is limited.
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, host: str | None = None) -> None:
+    Where :func:`~.cgroup.read_cgroup` finds a CPU or memory limit (cgroup files below ``root``,
+    or ``CPU_LIMIT``/``MEM_LIMIT`` in ``environ``), samples say ``scope="container"`` and:
+
+    - ``cpu`` is the container's CPU time over the interval as a percent of its limit in cores
+      (of the host's core count when only memory is limited): ``us`` the user share, ``sy`` the
+      system share, ``id`` = 100 - us - sy (at least 0); ``wa`` and ``st`` are 0, because a
+      cgroup does not count iowait or steal time.
+    - ``mem.used_pct`` is (current - inactive_file) / limit * 100 and ``mem.avail_bytes`` is
+      limit - that, like ``docker stats`` (the limit is the machine's memory when there is no
+      memory limit or when it is larger).
+    - ``disk`` and ``net`` stay psutil's: the container's own network namespace already gives its
+      own interface counters, while disk counters are the host's devices.
+
+    Everywhere, ``net`` leaves the loopback interface out (local talk is not network traffic),
+    and ``disks``/``nics`` give each disk (partitions and loop devices left out) and interface;
+    the hub sends those only to the detail stream.
+
+    A figure the cgroup cannot give (no usage counter readable) falls back to psutil's.
+    Inject ``clock``, ``host``, ``root`` and ``environ`` in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        host: str | None = None,
+        root: Path = Path("/"),
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._clock = clock
         self.host = host if host is not None else socket.gethostname()
+        self.root = root
+        self._environ = environ
         self._prev: Counters | None = None
+        self._reported: set[str] = set()
+        self._cgroup: CgroupDirs | None = None
+        self._limited = True  #: whether a cgroup limit was found at the last start
+
+    def _read(self) -> Counters:
+        counters = _read_counters(self._clock, self._cgroup, self._environ, self._limited)
+        for problem in counters.container.problems if counters.container else ():
+            if problem not in self._reported:  # once each: a garbled file stays garbled
+                self._reported.add(problem)
+                log.warning("cgroup: %s", problem)
+        return counters
 
     def prime(self) -> None:
-        """Read the baseline counters; called when sampling (re)starts."""
-        self._prev = _read_counters(self._clock)
+        """Find the cgroup and read the baseline counters; called when sampling (re)starts.
+
+        Limits are looked for once per start: where there is none (a host, an unlimited
+        container), later readings skip the cgroup files altogether.
+        """
+        self._cgroup = find_cgroup(self.root)  # once per start: a process's cgroup rarely moves
+        self._limited = True
+        self._prev = self._read()
+        self._limited = self._prev.container is not None
 
     def sample(self, seq: int) -> Sample:
         """Rates and percentages since the previous reading."""
@@ -84,12 +173,12 @@ class PsutilSampler:
             self.prime()
         prev = self._prev
         assert prev is not None
-        cur = _read_counters(self._clock)
+        cur = self._read()
         self._prev = cur
         dt = cur.t - prev.t
         cpu = cpu_percent(prev.cpu, cur.cpu)
         memory = psutil.virtual_memory()
-        return Sample(
+        sample = Sample(
             seq=seq,
             t=round(cur.t, 3),
             date=iso_date(cur.t),
@@ -115,4 +204,28 @@ class PsutilSampler:
             ),
             mem=MemUsage(used_pct=rounded(memory.percent), avail_bytes=memory.available),
             scope="host",
+            disks=disk_rates(prev.disks, cur.disks, dt),
+            nics=net_rates(prev.nics, cur.nics, dt),
         )
+        if cur.container is not None:
+            self._container_scope(sample, prev.container, cur.container, dt, memory.total)
+        return sample
+
+    @staticmethod
+    def _container_scope(
+        sample: Sample,
+        prev: CgroupReading | None,
+        cur: CgroupReading,
+        seconds: float,
+        host_memory: float,
+    ) -> None:
+        """Replace the host's CPU and memory figures with the container's, where readable."""
+        scope: Scope = "container"
+        sample["scope"] = scope
+        cores = cur.cpu_limit if cur.cpu_limit is not None else float(psutil.cpu_count() or 1)
+        cpu = None if prev is None else container_cpu_percent(prev, cur, seconds, cores)
+        if cpu is not None:
+            sample["cpu"] = cpu
+        mem = container_memory(cur, host_memory)
+        if mem is not None:
+            sample["mem"] = mem

@@ -83,7 +83,10 @@ class Denied:
 
 
 def _origin_netloc(origin: str) -> str | None:
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+    except ValueError:  # e.g. "http://[": not an origin at all
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return parts.netloc.lower()
@@ -124,7 +127,10 @@ class AccessPolicy:
         """Token from ``?token=`` in the request target or ``Authorization: Bearer …``."""
         if self.token is None:
             return True
-        offered = parse_qs(urlsplit(target).query).get("token", [""])[-1]
+        try:
+            offered = parse_qs(urlsplit(target).query).get("token", [""])[-1]
+        except ValueError:  # an unparsable target carries no token
+            offered = ""
         if authorization and authorization.lower().startswith("bearer "):
             offered = authorization[7:].strip()
         return hmac.compare_digest(offered.encode(), self.token.encode())

@@ -77,7 +77,10 @@ class Router:
         self, connection: ServerConnection, request: Request
     ) -> Response | None:
         """websockets ``process_request`` hook."""
-        path = urlsplit(request.path).path
+        try:
+            path = urlsplit(request.path).path
+        except ValueError:  # e.g. "//[": websockets accepted the line, but it is no URL
+            return text_response("bad request: unparsable target\n", HTTPStatus.BAD_REQUEST)
         headers = {
             name: value
             for name in ("origin", "host", "authorization")

@@ -16,9 +16,34 @@ from websockets.exceptions import ConnectionClosed
 
 from ..hub.hub import Frame, Hub
 
-__all__ = ["WebSocketFanout"]
+__all__ = ["BoundedConnection", "WebSocketFanout"]
 
 log = logging.getLogger(__name__)
+
+
+class BoundedConnection(ServerConnection):
+    """A connection cut off as soon as ``write_cap`` bytes wait for a client that does not read.
+
+    Samples stop at ``skip_above``, but websockets answers every ping with a pong whatever is
+    already queued: a client flooding pings without reading would grow the buffer without end.
+    Checked right after each read, so the overshoot is at most one read's worth of pongs.
+    """
+
+    write_cap = 1024 * 1024
+    dropped = 0  #: connections cut off, across the server (a class of its own per server)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        buffered = self.transport.get_write_buffer_size()
+        if buffered > self.write_cap:
+            type(self).dropped += 1
+            log.warning("dropping a client with %d bytes queued that it does not read", buffered)
+            self.transport.abort()
+
+    @classmethod
+    def capped_at(cls, write_cap: int) -> type[BoundedConnection]:
+        """A subclass of its own (its own cap, its own count) for one server."""
+        return type("BoundedConnection", (cls,), {"write_cap": write_cap, "dropped": 0})
 
 
 class WebSocketFanout:

@@ -10,7 +10,6 @@ grow with time.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,7 @@ import ipywidgets as widgets
 
 from ..clients.stream import SampleStream, StreamState
 from ..transports.access import without_token
+from .background import BackgroundTasks, Work
 from .charts import CHARTS, Chart
 from .runtime import KernelRuntime
 from .table import render_status, render_table
@@ -101,7 +101,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.rows = rows
         self.feeds = [Feed(address, window) for address in addresses]
         self.updates = 0  #: refreshes sent to the front end
-        self._runtime: KernelRuntime | None = None
+        self.background = BackgroundTasks("iostat-monitor")
         self._flush_pending = False
 
         hosts = [without_token(a) if a else "this machine" for a in addresses]
@@ -162,44 +162,22 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
         """Connect (starting the embedded server if there is no URL); a no-op when running."""
-        if self._runtime is not None:
-            return
-        runtime = KernelRuntime.acquire()
-        try:
+
+        def streams(runtime: KernelRuntime) -> list[Work]:
             for feed in self.feeds:
                 url = feed.url or runtime.embedded_url(self.interval)
                 feed.stream = SampleStream(url, on_state=self._on_state)
-            runtime.loop_thread.run(self._create_tasks())
-        except BaseException:
-            runtime.loop_thread.run(self._cancel_tasks())
-            runtime.release()
-            raise
-        self._runtime = runtime
-        self.status.value = self._status_html()
+            return [self._consume(feed) for feed in self.feeds]
 
-    async def _create_tasks(self) -> None:
-        loop = asyncio.get_running_loop()
-        for feed in self.feeds:
-            feed.task = loop.create_task(self._consume(feed), name="iostat-monitor")
-
-    async def _cancel_tasks(self) -> None:
-        tasks = [feed.task for feed in self.feeds if feed.task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.background.start(streams):
+            for feed, task in zip(self.feeds, self.background.tasks, strict=True):
+                feed.task = task
+            self.status.value = self._status_html()
 
     def stop(self) -> None:
         """Disconnect and end the tasks; the last monitor to stop also stops the embedded server."""
-        runtime, self._runtime = self._runtime, None
-        if runtime is None:
-            return
-        try:
-            runtime.loop_thread.run(self._cancel_tasks())
-        except (concurrent.futures.TimeoutError, RuntimeError):
-            pass  # the loop is already gone (interpreter shutdown): nothing left to cancel
-        finally:
-            runtime.release()
-        self.status.value = self._status_html()
+        if self.background.stop():
+            self.status.value = self._status_html()
 
     def close(self) -> None:
         """Stop, then close every widget this monitor is made of."""
@@ -252,12 +230,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.status.value = self._status_html()
 
     def _on_toggle(self, change: dict[str, Any]) -> None:
-        # Charts are only ever touched from the loop thread while the monitor runs.
-        runtime = self._runtime
-        if runtime is not None:
-            runtime.loop_thread.loop.call_soon_threadsafe(self._apply_toggles)
-        else:
-            self._apply_toggles()
+        self.background.on_loop(self._apply_toggles)  # charts are touched only from the loop
 
     def _apply_toggles(self) -> None:
         for name, toggle in self.toggles.items():

@@ -60,9 +60,11 @@ class KernelRuntime:
             if KernelRuntime._current is self:
                 KernelRuntime._current = None
             server, self.server = self.server, None
-        if server is not None:
-            self.loop_thread.run(server.aclose())
-        self.loop_thread.stop()
+        try:
+            if server is not None:
+                self.loop_thread.run(server.aclose())
+        finally:
+            self.loop_thread.stop()
 
 
 @atexit.register

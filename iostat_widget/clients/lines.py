@@ -1,0 +1,44 @@
+"""The kernel-side client of ``/lines``: an endless, self-healing iterator of validated lines.
+
+Same behaviour as :func:`~iostat_widget.clients.stream.stream` for samples (it shares the
+reconnect loop): after a reconnect it skips the history it has already seen, it counts and skips
+malformed messages, and it counts lines it never got (``missed``: a gap in ``seq``, because the
+server skipped this client while it was slow, or lines went by while it was disconnected).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..line_schema import LineMessage, decode_line
+from .reconnect import ReconnectingStream, StreamState
+
+__all__ = ["LineStream", "line_stream"]
+
+
+class LineStream(ReconnectingStream[LineMessage]):
+    """Async iterator of :class:`~iostat_widget.line_schema.LineMessage` from ``url``; once.
+
+    Counters: ``received`` (lines yielded), ``invalid`` (malformed messages skipped),
+    ``duplicates`` (history already seen, skipped after a reconnect), ``missed`` (lines the
+    numbering says were never received), ``reconnects``. ``after`` is the ``(seq, t)`` of the
+    newest line already seen elsewhere (a viewer reconnecting): lines up to it are skipped.
+    """
+
+    def _decode(self, message: str | bytes) -> LineMessage:
+        return decode_line(message)
+
+
+def line_stream(
+    url: str,
+    *,
+    on_state: Callable[[StreamState], None] | None = None,
+    open_timeout: float = 5.0,
+    backoff: tuple[float, float] = (0.1, 2.0),
+) -> LineStream:
+    """Lines from the server at ``url`` (``ws://host:port/lines``), forever, reconnecting.
+
+    ``async for message in line_stream(url): print(message["line"])``. Raises ``ValueError`` at
+    once for a URL that is not ws:// or wss://.
+    """
+    return LineStream(url, on_state=on_state, open_timeout=open_timeout, backoff=backoff)

@@ -1,0 +1,167 @@
+"""``GET /metrics``: the newest sample in Prometheus's text format, for existing monitoring.
+
+A Prometheus server (or anything that reads its exposition format) keeps history and alerts; this
+route lets it read the same numbers the widget shows without a WebSocket client. The collector is
+registered in a registry of its own per server, never prometheus_client's global one, so several
+servers in one process (tests, notebooks) never mix their metrics.
+
+The sampler only runs while somebody is watching, so a scrape counts as a client: it holds the
+hub while it reads (then the hub's linger keeps sampling a few seconds more), and when sampling
+was idle it waits for a fresh sample (for up to two intervals, or 0.5 s if that is longer)
+instead of serving an old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
+
+from ..hub.hub import Hub
+from ..schema import Sample, SampleError, decode_sample
+from .http_routes import bytes_response
+from .websocket import WebSocketFanout
+
+__all__ = ["IostatCollector", "MetricsRoute"]
+
+_LABELS = ("host", "scope")
+#: Shortest wait for a fresh sample, so a very short interval on a busy machine still gets one.
+_MIN_WAIT = 0.5
+
+
+def _gauge(name: str, doc: str, extra: str | None = None) -> GaugeMetricFamily:
+    labels = [*_LABELS, extra] if extra else list(_LABELS)
+    return GaugeMetricFamily(name, doc, labels=labels)
+
+
+class IostatCollector(Collector):
+    """Turns the hub's newest sample and the server's counters into metric families.
+
+    Sample metrics carry ``host`` and ``scope`` labels (the machine, or the container, measured);
+    the server's own counters (clients, skipped samples, sampler errors) carry none, so they exist
+    even before the first sample.
+    """
+
+    def __init__(self, hub: Hub, fanout: WebSocketFanout) -> None:
+        self.hub = hub
+        self.fanout = fanout
+
+    def newest(self) -> Sample | None:
+        """The newest sample in the hub's ring, or None before the first."""
+        frames = self.hub.history_after(self.hub.seq - 1)
+        if not frames:
+            return None
+        try:
+            return decode_sample(frames[-1].payload)
+        except SampleError:  # the hub encodes valid samples; a bad one is skipped, not raised
+            return None
+
+    def collect(self) -> Iterable[Metric]:
+        """Every metric family, newest sample first, then the server's counters."""
+        sample = self.newest()
+        if sample is not None:
+            yield from self._sample_families(sample)
+        clients = GaugeMetricFamily(
+            "iostat_clients", "WebSocket clients connected to the sample stream"
+        )
+        clients.add_metric([], len(self.fanout.connections))
+        yield clients
+        yield CounterMetricFamily(
+            "iostat_samples_skipped",
+            "Samples not sent to a WebSocket client whose send buffer was full",
+            value=self.fanout.skipped,
+        )
+        yield CounterMetricFamily(
+            "iostat_sampler_errors",
+            "Sampler calls that raised (logged and skipped)",
+            value=self.hub.errors,
+        )
+
+    @staticmethod
+    def _sample_families(sample: Sample) -> Iterable[Metric]:
+        key = [sample["host"], sample.get("scope", "host")]
+        shares = sample["cpu"]
+        modes = {"us": shares["us"], "sy": shares["sy"], "id": shares["id"]}
+        modes |= {"wa": shares["wa"], "st": shares["st"]}
+        if "irq" in shares:
+            modes["irq"] = shares["irq"]
+        cpu = _gauge("iostat_cpu_percent", "Percent of CPU time over the interval by mode", "mode")
+        for mode, value in modes.items():
+            cpu.add_metric([*key, mode], value)
+        yield cpu
+        disk = sample["disk"]
+        disk_bytes = _gauge(
+            "iostat_disk_bytes_per_second",
+            "Bytes per second read from and written to all disks",
+            "direction",
+        )
+        disk_bytes.add_metric([*key, "read"], disk["read_bps"])
+        disk_bytes.add_metric([*key, "write"], disk["write_bps"])
+        yield disk_bytes
+        if "read_iops" in disk and "write_iops" in disk:
+            disk_ops = _gauge(
+                "iostat_disk_ops_per_second",
+                "Read and write operations per second on all disks",
+                "direction",
+            )
+            disk_ops.add_metric([*key, "read"], disk["read_iops"])
+            disk_ops.add_metric([*key, "write"], disk["write_iops"])
+            yield disk_ops
+        net = _gauge(
+            "iostat_net_bytes_per_second",
+            "Bytes per second received and sent on all interfaces",
+            "direction",
+        )
+        net.add_metric([*key, "rx"], sample["net"]["rx_bps"])
+        net.add_metric([*key, "tx"], sample["net"]["tx_bps"])
+        yield net
+        used = _gauge(
+            "iostat_memory_used_percent",
+            "Memory in use, percent of the total (or of the container's limit)",
+        )
+        used.add_metric(key, sample["mem"]["used_pct"])
+        yield used
+        if "avail_bytes" in sample["mem"]:
+            avail = _gauge(
+                "iostat_memory_available_bytes",
+                "Bytes of memory still available (under the limit, in container scope)",
+            )
+            avail.add_metric(key, sample["mem"]["avail_bytes"])
+            yield avail
+        seq = _gauge("iostat_sample_seq", "Number of the newest sample (grows by one)")
+        seq.add_metric(key, sample["seq"])
+        yield seq
+        when = _gauge(
+            "iostat_sample_timestamp_seconds", "When the newest sample was taken (Unix time)"
+        )
+        when.add_metric(key, sample["t"])
+        yield when
+
+
+class MetricsRoute:
+    """The ``/metrics`` route over one server's hub and WebSocket fan-out."""
+
+    def __init__(self, hub: Hub, fanout: WebSocketFanout) -> None:
+        self.hub = hub
+        self.registry = CollectorRegistry(auto_describe=False)  # per server, never the global one
+        self.collector = IostatCollector(hub, fanout)
+        self.registry.register(self.collector)
+        self.scrapes = 0  #: requests answered
+
+    async def route(self, connection: ServerConnection, request: Request) -> Response:
+        """Answer one scrape with every metric in the Prometheus text format."""
+        self.scrapes += 1
+        was_sampling = self.hub.sampling
+        self.hub.acquire()
+        try:
+            if not was_sampling or self.hub.seq < 0:  # idle: the newest sample is old or missing
+                wait = max(self.hub.interval * 2, _MIN_WAIT)
+                await self.hub.next_frames(self.hub.seq, max_wait=wait)
+            body = generate_latest(self.registry)
+        finally:
+            self.hub.release()
+        return bytes_response(body, CONTENT_TYPE_LATEST)
