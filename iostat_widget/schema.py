@@ -12,6 +12,7 @@ import math
 from typing import Any, Final, Literal, NotRequired, TypedDict
 
 __all__ = [
+    "DETAIL_FIELDS",
     "DETAIL_KEYS",
     "MAX_MESSAGE_BYTES",
     "CpuPercent",
@@ -23,6 +24,7 @@ __all__ = [
     "Scope",
     "decode_sample",
     "encode_sample",
+    "lean_sample",
     "validate_sample",
 ]
 
@@ -36,6 +38,13 @@ _MAX_DEVICES: Final = 1024  # disks or interfaces in one sample's detail
 _MAX_DEVICE_NAME: Final = 64
 #: The per-device detail: only in the detail stream (``/iostat?detail=1``).
 DETAIL_KEYS: Final = ("disks", "nics")
+#: Figures no chart draws, also left to the detail stream: every byte of the lean sample is sent
+#: to every viewer every interval.
+DETAIL_FIELDS: Final = {
+    "cpu": ("irq",),
+    "disk": ("read_iops", "write_iops"),
+    "mem": ("avail_bytes",),
+}
 
 
 Scope = Literal["host", "container"]
@@ -241,3 +250,14 @@ def decode_sample(message: str | bytes) -> Sample:
 def encode_sample(sample: Sample) -> str:
     """Encode compactly (no spaces); the result is sent as-is to every client."""
     return json.dumps(sample, separators=(",", ":"), allow_nan=False)
+
+
+def lean_sample(sample: Sample) -> Sample:
+    """The sample as every viewer gets it: without the per-device maps and the detail-only
+    figures (:data:`DETAIL_KEYS`, :data:`DETAIL_FIELDS`), which ``?detail=1`` adds back."""
+    lean: dict[str, Any] = {k: v for k, v in sample.items() if k not in DETAIL_KEYS}
+    for section, fields in DETAIL_FIELDS.items():
+        part = lean[section]
+        if any(field in part for field in fields):
+            lean[section] = {k: v for k, v in part.items() if k not in fields}
+    return lean  # type: ignore[return-value]

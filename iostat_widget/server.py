@@ -95,9 +95,7 @@ class Server:
             policy=AccessPolicy.build(token, allow_origins, max_clients),
             guarded=guarded,
             counted=frozenset({"/poll"}),
-            active=lambda: (
-                len(self.fanout.connections) + self.long_poll.waiting + self._line_clients
-            ),
+            active=lambda: self.fanout.count + self.long_poll.waiting + self._line_clients,
         )
         self._max_size = min(max_size, MAX_MESSAGE_BYTES)
         self._ping_interval = ping_interval
@@ -159,7 +157,7 @@ class Server:
             {
                 "status": "ok",
                 "version": __version__,
-                "clients": len(self.fanout.connections),
+                "clients": self.fanout.count,
                 "polling": self.long_poll.waiting,
                 "seq": self.hub.seq,
                 "interval": self.hub.interval,

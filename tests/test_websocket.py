@@ -122,17 +122,29 @@ async def test_sampler_sleeps_when_nobody_watches(server: Server) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_detail_stream_adds_devices_plain_stays_lean() -> None:
-    sampler = SyntheticSampler(detail=True)
+async def lean_and_full(sampler: SyntheticSampler, count: int) -> tuple[list[Any], list[Any]]:
+    """``count`` samples from a plain and from a ``?detail=1`` subscriber of one server."""
     server = Server("127.0.0.1", 0, interval=FAST, sampler=sampler)
     await server.start()
     try:
         async with connect(server.url) as plain, connect(server.url + "?detail=1") as detailed:
-            lean, full = await receive(plain, 3), await receive(detailed, 3)
+            return await receive(plain, count), await receive(detailed, count)
     finally:
         await server.aclose()
+
+
+async def test_detail_stream_adds_devices_plain_stays_lean() -> None:
+    lean, full = await lean_and_full(SyntheticSampler(detail=True), 3)
     assert all("disks" not in s and "nics" not in s for s in lean)
     for sample in full:
         assert set(sample["disks"]) == {"sda", "sdb"} and set(sample["nics"]) == {"eth0"}
         assert decode_sample(json.dumps(sample))["disks"]["sdb"]["write_bps"] == 4096
     assert {s["seq"] for s in lean} & {s["seq"] for s in full}  # the same samples, two shapes
+
+
+async def test_lean_stream_leaves_detail_only_figures_to_the_detail_stream() -> None:
+    (lean,), (full,) = await lean_and_full(SyntheticSampler(), 1)
+    assert "irq" not in lean["cpu"] and "avail_bytes" not in lean["mem"]
+    assert "read_iops" not in lean["disk"] and lean["scope"] == "host"
+    assert full["cpu"]["irq"] == 0.5 and full["mem"]["avail_bytes"] == 8 * 2**30
+    assert full["disk"]["write_iops"] == 1

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ..schema import DETAIL_KEYS, Sample, encode_sample
+from ..schema import Sample, encode_sample, lean_sample
 from ..sources.psutil_sampler import NoReading, Sampler
 
 __all__ = ["Frame", "Hub", "Listener"]
@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 class Frame(NamedTuple):
     """One sample as it travels: its number, its time, and its JSON text, encoded once.
 
-    ``detail`` is the same sample with its per-device maps, for the detail stream; without any,
-    it is the very same string as ``payload``.
+    ``payload`` is the lean sample every viewer gets; ``detail`` the whole sample (per-device
+    maps, IOPS, interrupts, available memory) for the detail stream and ``/metrics``.
     """
 
     seq: int
@@ -41,10 +41,8 @@ Listener = Callable[[Frame], None]
 
 def _frame(sample: Sample) -> Frame:
     detail = encode_sample(sample)
-    if not any(key in sample for key in DETAIL_KEYS):
-        return Frame(sample["seq"], sample["t"], detail, detail)
-    base = {key: value for key, value in sample.items() if key not in DETAIL_KEYS}
-    return Frame(sample["seq"], sample["t"], encode_sample(base), detail)  # type: ignore[arg-type]
+    lean = encode_sample(lean_sample(sample))
+    return Frame(sample["seq"], sample["t"], lean, detail if detail != lean else lean)
 
 
 class Hub:

@@ -56,7 +56,7 @@ class IostatCollector(Collector):
         if not frames:
             return None
         try:
-            return decode_sample(frames[-1].payload)
+            return decode_sample(frames[-1].detail)
         except SampleError:  # the hub encodes valid samples; a bad one is skipped, not raised
             return None
 
@@ -68,7 +68,7 @@ class IostatCollector(Collector):
         clients = GaugeMetricFamily(
             "iostat_clients", "WebSocket clients connected to the sample stream"
         )
-        clients.add_metric([], len(self.fanout.connections))
+        clients.add_metric([], self.fanout.count)
         yield clients
         yield CounterMetricFamily(
             "iostat_samples_skipped",

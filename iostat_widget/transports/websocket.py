@@ -9,6 +9,7 @@ delays anyone else; websockets' keepalive ping then closes it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection, broadcast
@@ -56,23 +57,35 @@ class WebSocketFanout:
     def __init__(self, hub: Hub, *, skip_above: int = 16 * 1024) -> None:
         self.hub = hub
         self.skip_above = skip_above
-        self.connections: set[ServerConnection] = set()
-        self.detailed: set[ServerConnection] = set()  #: subset that asked for ``?detail=1``
+        self.plain: set[ServerConnection] = set()  #: live subscribers of the lean stream
+        self.detailed: set[ServerConnection] = set()  #: those that asked for ``?detail=1``
         self.skipped = 0  #: samples not written to a client whose buffer was full
         self.ignored = 0  #: messages clients sent that the server does not expect
         hub.add_listener(self._broadcast)
 
-    def _broadcast(self, frame: Frame) -> None:
-        plain: list[ServerConnection] = []
-        detailed: list[ServerConnection] = []
-        for connection in self.connections:
+    @property
+    def connections(self) -> set[ServerConnection]:
+        """Every live subscriber (a new set: for reading, not for the hot path)."""
+        return self.plain | self.detailed
+
+    @property
+    def count(self) -> int:
+        """How many subscribers are live."""
+        return len(self.plain) + len(self.detailed)
+
+    def _ready(self, connections: set[ServerConnection]) -> Iterator[ServerConnection]:
+        # Lazily, so the first client's write starts at once instead of after a pass over all.
+        for connection in connections:
             transport = connection.transport
             if transport is not None and transport.get_write_buffer_size() <= self.skip_above:
-                (detailed if connection in self.detailed else plain).append(connection)
-        self.skipped += len(self.connections) - len(plain) - len(detailed)
-        broadcast(plain, frame.payload)
-        if detailed:
-            broadcast(detailed, frame.detail)
+                yield connection
+            else:
+                self.skipped += 1
+
+    def _broadcast(self, frame: Frame) -> None:
+        broadcast(self._ready(self.plain), frame.payload)
+        if self.detailed:
+            broadcast(self._ready(self.detailed), frame.detail)
 
     async def _send_history(self, connection: ServerConnection, detail: bool) -> None:
         # Send what the ring holds, then whatever arrived meanwhile, until caught up; the caller
@@ -91,14 +104,12 @@ class WebSocketFanout:
         detail = query.get("detail", ["0"])[-1] not in ("", "0", "false")
         try:
             await self._send_history(connection, detail)
-            self.connections.add(connection)
-            if detail:
-                self.detailed.add(connection)
+            (self.detailed if detail else self.plain).add(connection)
             async for _ in connection:  # keep reading so close frames and pongs are processed
                 self.ignored += 1
         except ConnectionClosed:
             pass  # a client leaving mid-send is normal
         finally:
-            self.connections.discard(connection)
+            self.plain.discard(connection)
             self.detailed.discard(connection)
             self.hub.release()

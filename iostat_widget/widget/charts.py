@@ -8,7 +8,7 @@ and is not updated, so it costs no comm messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import bqplot
@@ -162,14 +162,20 @@ class Chart:
         """Mark the chart shown or hidden (the monitor puts only shown ones on the page)."""
         self.visible = visible
 
-    def update(self, windows: Sequence[SampleWindow]) -> None:
-        """Push the windows' current arrays, one comm message per mark."""
+    def update(
+        self, windows: Sequence[SampleWindow], changed: Collection[int] | None = None
+    ) -> None:
+        """Push the windows' current arrays, one comm message per mark; with several hosts, only
+        the marks of the hosts in ``changed`` (all when ``None``): hosts tick at their own times,
+        and fifty hosts must not cost fifty messages per sample."""
         if len(windows) == 1:
             x, y = windows[0].columns(*(getter for _, getter in self.spec.rows))
             with self.marks[0].hold_sync():
                 self.marks[0].x, self.marks[0].y = x, y
             return
-        for mark, window in zip(self.marks, windows, strict=True):
+        for number, (mark, window) in enumerate(zip(self.marks, windows, strict=True)):
+            if changed is not None and number not in changed:
+                continue
             x, y = window.columns(self.spec.per_host)
             with mark.hold_sync():
                 mark.x, mark.y = x, y[0]

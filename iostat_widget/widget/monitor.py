@@ -30,8 +30,9 @@ __all__ = ["Feed", "Monitor"]
 class Feed:
     """One server a monitor watches: its stream, its window of samples, its reading task."""
 
-    def __init__(self, url: str | None, window: int) -> None:
+    def __init__(self, url: str | None, window: int, number: int = 0) -> None:
         self.url = url  # None: the kernel's embedded server, known once started
+        self.number = number  #: its place among the monitor's feeds (and chart marks)
         self.window = SampleWindow(window)
         self.stream: SampleStream | None = None
         self.task: asyncio.Task[None] | None = None
@@ -99,10 +100,11 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.url = url
         self.interval = interval
         self.rows = rows
-        self.feeds = [Feed(address, window) for address in addresses]
+        self.feeds = [Feed(address, window, number) for number, address in enumerate(addresses)]
         self.updates = 0  #: refreshes sent to the front end
         self.background = BackgroundTasks("iostat-monitor")
         self._flush_pending = False
+        self._changed: set[int] = set()  #: feeds with samples since the last flush
 
         hosts = [without_token(a) if a else "this machine" for a in addresses]
         small = f"calc({height} * 0.6)"
@@ -194,6 +196,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         async for sample in feed.stream:
             feed.window.add(sample)
             feed.age_ms = max(time.time() - sample["t"], 0.0) * 1000.0
+            self._changed.add(feed.number)
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -203,6 +206,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
 
     def _flush(self) -> None:
         self._flush_pending = False
+        changed, self._changed = self._changed, set()
         windows = [feed.window for feed in self.feeds]
         newest = self.window.newest
         if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
@@ -212,7 +216,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 self.figure.title = title
         for chart in self.charts.values():
             if chart.visible:
-                chart.update(windows)
+                chart.update(windows, changed)
         self.table.value = render_table(self._table_rows(), show_host=len(self.feeds) > 1)
         self.status.value = self._status_html()
         self.updates += 1
