@@ -1,9 +1,13 @@
 // The page: wires the connection to the sample window and paints the status, tiles, chart and
 // table. Every value from the server reaches the page through textContent or an attribute set on
 // an element built here, never through HTML parsing, so a hostile host name stays plain text.
+// With ?hosts= the page shows several machines instead (hosts-view.js).
 
 import { CpuChart } from "./chart.js";
 import { Connection, WEBSOCKET, streamUrls } from "./connection.js";
+import { byId, cell } from "./dom.js";
+import { parseHosts } from "./hosts.js";
+import { showHosts } from "./hosts-view.js";
 import {
   SampleWindow,
   WINDOW_SIZE,
@@ -15,22 +19,14 @@ import {
 
 const TABLE_ROWS = 10;
 
-const byId = (id) => document.getElementById(id);
 const samples = new SampleWindow(WINDOW_SIZE);
-const chart = new CpuChart(byId("chart"), WINDOW_SIZE);
 const rows = byId("rows");
+let chart = null;
 let painted = true;
 
 function setText(id, text) {
   const node = byId(id);
   if (node.textContent !== text) node.textContent = text;
-}
-
-function cell(text, className) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  if (className) td.className = className;
-  return td;
 }
 
 function paintTable() {
@@ -102,11 +98,18 @@ function onStatus({ transport, state, fallback }) {
   byId("note").hidden = !fallback;
 }
 
-const connection = new Connection({
-  urls: streamUrls(location.href),
-  lastSeq: () => samples.lastSeq,
-  onMessages,
-  onStatus,
-});
-connection.start();
-setInterval(paintAge, 250);
+function showOneHost() {
+  chart = new CpuChart(byId("chart"), WINDOW_SIZE);
+  const connection = new Connection({
+    urls: streamUrls(location.href),
+    lastSeq: () => samples.lastSeq,
+    onMessages,
+    onStatus,
+  });
+  connection.start();
+  setInterval(paintAge, 250);
+}
+
+const plan = parseHosts(location.href);
+if (plan === null) showOneHost();
+else showHosts(plan);

@@ -1,5 +1,6 @@
-// The stacked user/system CPU chart, drawn as inline SVG built with DOM calls. SVG rather than a
-// library or a canvas: no dependency to vendor, crisp at any size, and the shapes stay inspectable.
+// The CPU charts, drawn as inline SVG built with DOM calls: one host's stacked user/system time,
+// or one busy line per host. SVG rather than a library or a canvas: no dependency to vendor, crisp
+// at any size, and the shapes stay inspectable.
 
 import { formatClock } from "./samples.js";
 
@@ -21,15 +22,16 @@ function svg(name, attributes = {}, parent = null) {
 const round = (value) => Math.round(value * 10) / 10;
 const clampPct = (value) => Math.min(Math.max(value, 0), 100);
 
-export class CpuChart {
+/** The frame both charts share: percent grid, time axis, and a note while there is no data. */
+class TimeChart {
   /** Builds the empty chart inside `container`; `size` is how many samples span the x axis. */
-  constructor(container, size) {
+  constructor(container, size, label) {
     this.size = size;
     this.root = svg("svg", {
       viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
       class: "chart-svg",
       role: "img",
-      "aria-label": "CPU user and system time, percent, stacked",
+      "aria-label": label,
     });
     const grid = svg("g", { class: "grid" }, this.root);
     for (const pct of [0, 25, 50, 75, 100]) {
@@ -38,10 +40,7 @@ export class CpuChart {
       const label = svg("text", { x: MARGIN.left - 6, y: y + 4, class: "y-label" }, grid);
       label.textContent = `${pct}%`;
     }
-    const plot = svg("g", { class: "plot" }, this.root);
-    this.usArea = svg("path", { class: "area us", d: "" }, plot);
-    this.syArea = svg("path", { class: "area sy", d: "" }, plot);
-    this.totalLine = svg("path", { class: "line total", d: "" }, plot);
+    this.plot = svg("g", { class: "plot" }, this.root);
     this.xAxis = svg("g", { class: "x-axis" }, this.root);
     this.empty = svg("text", { x: WIDTH / 2, y: HEIGHT / 2, class: "empty" }, this.root);
     this.empty.textContent = "waiting for samples…";
@@ -52,40 +51,16 @@ export class CpuChart {
     return round(MARGIN.top + PLOT_H * (1 - clampPct(pct) / 100));
   }
 
-  /** Redraws from `runs` (gap-free runs of samples, oldest first, as SampleWindow.runs()). */
-  update(runs) {
-    const all = runs.flat();
-    this.empty.classList.toggle("hidden", all.length > 0);
-    if (!all.length) {
-      for (const path of [this.usArea, this.syArea, this.totalLine]) path.setAttribute("d", "");
-      this.xAxis.replaceChildren();
-      return;
-    }
-    // x spans the window's worth of intervals ending at the newest sample, so the chart scrolls
-    // at a steady pace and a pause shows as empty space instead of stretching the rest.
-    const newest = all[all.length - 1];
-    const span = Math.max((this.size - 1) * newest.interval, newest.t - all[0].t, 1e-3);
-    const t0 = newest.t - span;
+  /**
+   * The x scale for a window ending at `t1`: `span` seconds wide, so the chart scrolls at a
+   * steady pace and a pause shows as empty space instead of stretching the rest. `halfStep` is
+   * half an interval wide, to give a lone sample between two gaps some width.
+   */
+  scale(t1, span, interval) {
+    const t0 = t1 - span;
     const x = (t) => round(MARGIN.left + (PLOT_W * (t - t0)) / span);
-    const halfStep = Math.max((PLOT_W * newest.interval) / span / 2, 1.5);
-
-    let us = "";
-    let sy = "";
-    let total = "";
-    for (const run of runs) {
-      // A lone sample between two gaps has no width; give it one interval so it stays visible.
-      const xs = run.length === 1 ? [x(run[0].t) - halfStep, x(run[0].t) + halfStep] : run.map((s) => x(s.t));
-      const points = run.length === 1 ? [run[0], run[0]] : run;
-      const usTop = points.map((s) => this.y(s.cpu.us));
-      const totalTop = points.map((s) => this.y(s.cpu.us + s.cpu.sy));
-      us += band(xs, usTop, xs.map(() => this.y(0)));
-      sy += band(xs, totalTop, usTop);
-      total += xs.map((xi, i) => `${i ? "L" : "M"}${round(xi)} ${totalTop[i]}`).join("");
-    }
-    this.usArea.setAttribute("d", us);
-    this.syArea.setAttribute("d", sy);
-    this.totalLine.setAttribute("d", total);
-    this.drawTimeAxis(t0, newest.t, x);
+    const halfStep = Math.max((PLOT_W * interval) / span / 2, 1.5);
+    return { t0, x, halfStep };
   }
 
   drawTimeAxis(t0, t1, x) {
@@ -104,6 +79,102 @@ export class CpuChart {
     }
     this.xAxis.replaceChildren(...ticks);
   }
+}
+
+/** One host's stacked user/system CPU time: the one-host page. */
+export class CpuChart extends TimeChart {
+  constructor(container, size) {
+    super(container, size, "CPU user and system time, percent, stacked");
+    this.usArea = svg("path", { class: "area us", d: "" }, this.plot);
+    this.syArea = svg("path", { class: "area sy", d: "" }, this.plot);
+    this.totalLine = svg("path", { class: "line total", d: "" }, this.plot);
+  }
+
+  /** Redraws from `runs` (gap-free runs of samples, oldest first, as SampleWindow.runs()). */
+  update(runs) {
+    const all = runs.flat();
+    this.empty.classList.toggle("hidden", all.length > 0);
+    if (!all.length) {
+      for (const path of [this.usArea, this.syArea, this.totalLine]) path.setAttribute("d", "");
+      this.xAxis.replaceChildren();
+      return;
+    }
+    // The whole window always fits: span is at least the time from its oldest to its newest.
+    const newest = all[all.length - 1];
+    const span = Math.max((this.size - 1) * newest.interval, newest.t - all[0].t, 1e-3);
+    const { t0, x, halfStep } = this.scale(newest.t, span, newest.interval);
+
+    let us = "";
+    let sy = "";
+    let total = "";
+    for (const run of runs) {
+      const xs = runXs(run, x, halfStep);
+      const points = run.length === 1 ? [run[0], run[0]] : run;
+      const usTop = points.map((s) => this.y(s.cpu.us));
+      const totalTop = points.map((s) => this.y(s.cpu.us + s.cpu.sy));
+      us += band(xs, usTop, xs.map(() => this.y(0)));
+      sy += band(xs, totalTop, usTop);
+      total += polyline(xs, totalTop);
+    }
+    this.usArea.setAttribute("d", us);
+    this.syArea.setAttribute("d", sy);
+    this.totalLine.setAttribute("d", total);
+    this.drawTimeAxis(t0, newest.t, x);
+  }
+}
+
+/** CPU busy (user + system) as one line per host: the ?hosts= page. */
+export class HostsChart extends TimeChart {
+  /** `classNames[i]` styles host i's line (its colour and dash). */
+  constructor(container, size, classNames) {
+    super(container, size, "CPU busy (user + system) per host, percent");
+    // Hosts keep different amounts of history: clip what falls left of the axis.
+    const clip = svg("clipPath", { id: "hosts-plot-clip" }, svg("defs", {}, this.root));
+    svg("rect", { x: MARGIN.left, y: 0, width: PLOT_W, height: HEIGHT }, clip);
+    this.plot.setAttribute("clip-path", "url(#hosts-plot-clip)");
+    this.lines = classNames.map((className, i) =>
+      svg("path", { class: `line host ${className}`, "data-host": i, d: "" }, this.plot),
+    );
+  }
+
+  /**
+   * Redraws from `series[i]`, host i's gap-free runs of {t, busy} points, oldest first, all on
+   * one clock. The axis spans `size` samples of the fastest host, ending at the newest point of
+   * any host, so a host that stopped scrolls away and never holds the others back.
+   */
+  update(series, interval) {
+    const ends = series.flatMap((runs) => (runs.length ? [runs.at(-1).at(-1).t] : []));
+    this.empty.classList.toggle("hidden", ends.length > 0);
+    if (!ends.length) {
+      for (const line of this.lines) line.setAttribute("d", "");
+      this.xAxis.replaceChildren();
+      return;
+    }
+    const t1 = Math.max(...ends);
+    const span = Math.max((this.size - 1) * interval, 1e-3);
+    const { t0, x, halfStep } = this.scale(t1, span, interval);
+    series.forEach((runs, i) => {
+      let d = "";
+      for (const run of runs) {
+        if (run.at(-1).t < t0) continue; // entirely off the left edge
+        const points = run.length === 1 ? [run[0], run[0]] : run;
+        d += polyline(runXs(run, x, halfStep), points.map((p) => this.y(p.busy)));
+      }
+      this.lines[i].setAttribute("d", d);
+    });
+    this.drawTimeAxis(t0, t1, x);
+  }
+}
+
+/** A run's x positions. A lone sample between two gaps has no width: give it one interval's. */
+function runXs(run, x, halfStep) {
+  if (run.length > 1) return run.map((s) => x(s.t));
+  return [x(run[0].t) - halfStep, x(run[0].t) + halfStep];
+}
+
+/** An open line through the points (xs[i], ys[i]). */
+function polyline(xs, ys) {
+  return xs.map((xi, i) => `${i ? "L" : "M"}${round(xi)} ${ys[i]}`).join("");
 }
 
 /** A closed shape between a top and a bottom edge over the same x positions. */

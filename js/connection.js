@@ -1,12 +1,15 @@
 // How the page reaches the server: a WebSocket first; long polling when a WebSocket cannot get
 // through (a proxy that drops upgrades, a firewall), while retrying the WebSocket now and then;
 // and reconnecting with a capped backoff whenever the server goes away (a restart).
+// Other hosts of a ?hosts= page are WebSocket-only (no poll URL): the page's policy lets it fetch
+// from its own origin only.
 
 export const WEBSOCKET = "WebSocket";
 export const LONG_POLLING = "long polling";
 
 const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 2500; // a restarted server is found again within this long
+const REFUSED_BACKOFF_MAX_MS = 10000; // a host that never answered is retried less eagerly
 const PROBE_EVERY_MS = 10000; // while polling, how often the WebSocket is tried again
 const OPEN_TIMEOUT_MS = 5000; // a handshake still pending after this long is treated as blocked
 const QUIET_OK_MS = 3000; // open this long without closing counts as working (slow intervals)
@@ -38,7 +41,8 @@ export class Connection {
    * `onMessages(list)` receives decoded messages (not yet validated); `lastSeq()` says which
    * sample to continue after; `onStatus({transport, state, fallback})` reports progress, where
    * state is "connecting", "live" or "reconnecting" and fallback is true while polling because
-   * the WebSocket failed.
+   * the WebSocket failed. Without `urls.poll` (WebSocket only), a host that has never been live
+   * is "refused" when its handshake fails at once, or "unreachable" when it never answers.
    */
   constructor({ urls, lastSeq, onMessages, onStatus }) {
     this.urls = urls;
@@ -49,6 +53,8 @@ export class Connection {
     this.state = "connecting";
     this.fallback = false;
     this.backoff = BACKOFF_MIN_MS;
+    this.everLive = false;
+    this.timedOut = false; // whether the last failed attempt got no answer at all
   }
 
   start() {
@@ -66,15 +72,26 @@ export class Connection {
       const socket = await this.openSocket();
       if (socket) {
         await this.streamSocket(socket);
-      } else {
+      } else if (this.urls.poll) {
         const upgraded = await this.pollUntilFailure();
         if (upgraded) await this.streamSocket(upgraded);
       }
       // Whatever ended (a socket closed, a poll failed), the server most likely went away.
-      this.report({ state: "reconnecting" });
+      this.report({ state: this.failedState() });
       await sleep(this.backoff);
-      this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+      const cap = this.state === "reconnecting" ? BACKOFF_MAX_MS : REFUSED_BACKOFF_MAX_MS;
+      this.backoff = Math.min(this.backoff * 2, cap);
     }
+  }
+
+  /**
+   * What a failed attempt means. Browsers hide why a handshake failed (a 403 for a foreign
+   * origin, a 401 for a missing token and a closed port all look alike), so a WebSocket-only host
+   * that never worked is "refused" when it failed at once, whatever the cause.
+   */
+  failedState() {
+    if (this.urls.poll || this.everLive) return "reconnecting";
+    return this.timedOut ? "unreachable" : "refused";
   }
 
   /**
@@ -88,14 +105,16 @@ export class Connection {
       try {
         ws = new WebSocket(this.urls.ws);
       } catch {
+        this.timedOut = false;
         resolve(null);
         return;
       }
       const early = [];
       let done = false;
-      const finish = (ok) => {
+      const finish = (ok, timedOut = false) => {
         if (done) return;
         done = true;
+        this.timedOut = timedOut;
         clearTimeout(timer);
         if (!ok) {
           ws.onopen = ws.onmessage = ws.onclose = null;
@@ -103,7 +122,7 @@ export class Connection {
         }
         resolve(ok ? { ws, early } : null);
       };
-      let timer = setTimeout(() => finish(false), OPEN_TIMEOUT_MS);
+      let timer = setTimeout(() => finish(false, true), OPEN_TIMEOUT_MS);
       ws.onopen = () => {
         clearTimeout(timer);
         timer = setTimeout(() => finish(true), QUIET_OK_MS);
@@ -129,6 +148,7 @@ export class Connection {
         this.backoff = BACKOFF_MIN_MS;
         this.onMessages([obj]);
       };
+      this.everLive = true;
       this.report({ transport: WEBSOCKET, state: "live", fallback: false });
       for (const data of early.splice(0)) receive(data);
       ws.onmessage = (event) => receive(event.data);

@@ -10,7 +10,7 @@ import shutil
 import socket
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,12 @@ class ServerThread:
 
     def __init__(self) -> None:
         self.loop_thread = LoopThread(name="page-test-servers")
-        self.server: Server | None = None
+        self.running: list[Server] = []
+
+    @property
+    def server(self) -> Server | None:
+        """The server started last that is still running."""
+        return self.running[-1] if self.running else None
 
     def start(
         self,
@@ -58,22 +63,32 @@ class ServerThread:
         sampler: Sampler | None = None,
         interval: float = INTERVAL,
         token: str | None = None,
+        allow_origins: Sequence[str] = (),
     ) -> Server:
         sampler = sampler if sampler is not None else SyntheticSampler(interval=interval)
         server = Server(
-            "127.0.0.1", port, interval=interval, sampler=sampler, linger=0.5, token=token
+            "127.0.0.1",
+            port,
+            interval=interval,
+            sampler=sampler,
+            linger=0.5,
+            token=token,
+            allow_origins=allow_origins,
         )
         self.loop_thread.run(server.start(), 5)
-        self.server = server
+        self.running.append(server)
         return server
 
-    def stop(self) -> None:
-        server, self.server = self.server, None
+    def stop(self, server: Server | None = None) -> None:
+        """Stops ``server``, or the one started last."""
+        server = server if server is not None else self.server
         if server is not None:
+            self.running.remove(server)
             self.loop_thread.run(server.aclose(), 5)
 
     def close(self) -> None:
-        self.stop()
+        while self.running:
+            self.stop()
         self.loop_thread.stop(5)
 
 
