@@ -23,6 +23,8 @@ const samples = new SampleWindow(WINDOW_SIZE);
 const rows = byId("rows");
 let chart = null;
 let painted = true;
+let lastPaint = -Infinity; // performance.now() of the last paint
+const FRAME_MS = 16;
 
 function setText(id, text) {
   const node = byId(id);
@@ -68,6 +70,7 @@ function paintAge() {
 
 function paint() {
   painted = true;
+  lastPaint = performance.now();
   const newest = samples.newest;
   if (newest === null) return;
   // Say whose numbers these are: inside a limited container they are the container's.
@@ -82,8 +85,13 @@ function paint() {
 }
 
 function onMessages(list) {
-  if (samples.addAll(list) > 0 && painted) {
-    // A reconnect delivers up to a minute of history at once: paint once per frame, not per
+  if (samples.addAll(list) === 0 || !painted) return;
+  if (performance.now() - lastPaint >= FRAME_MS) {
+    // A lone sample (the usual case, once an interval) goes into the DOM now, so the very next
+    // frame shows it: waiting for an animation frame would add up to a frame of latency.
+    paint();
+  } else {
+    // A burst (a reconnect delivers up to a minute of history): paint once per frame, not per
     // message. Hidden tabs get no frames and catch up when shown.
     painted = false;
     requestAnimationFrame(paint);
