@@ -21,23 +21,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # one definition of the browser we drive
+
 from .config import Config
 from .procs import PYTHON, Child, free_port, percentile
 from .report import FigureResult, Row, Target
 
 __all__ = ["row_names", "run"]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "iostat-widget-benchmark"
 PAGE_LIMIT_MS = 20.0  # p99 on the served page
 LAB_LIMIT_MS = 50.0  # p99 in JupyterLab: the 2010 write-up's WebSocket figure

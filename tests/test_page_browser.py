@@ -10,86 +10,34 @@ import shutil
 import socket
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from iostat_widget.jupyter_proxy import ICON_PATH
 from iostat_widget.schema import Sample
-from iostat_widget.server import Server
-from iostat_widget.sources.psutil_sampler import Sampler
 from iostat_widget.sources.synthetic import SyntheticSampler, synthetic_sample
-from iostat_widget.widget.loop_thread import LoopThread
 
 from .browser import (
     CHROMIUM,
     JupyterLab,
     PageWatch,
     http_json,
-    launch_chromium,
     require_chromium,
     watch_page,
 )
+from .page_fixtures import INTERVAL, WAIT_MS, ServerThread
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 README_IMAGE = REPO / "docs" / "images" / "page.png"
-INTERVAL = 0.1  # seconds between samples: fast enough to see many updates in a second
 HOSTILE = "<img src=x onerror=alert(1)>"
-WAIT_MS = 10_000  # longest wait for any one thing the page should show
 
 expect.set_options(timeout=WAIT_MS)
-
-
-class ServerThread:
-    """In-process servers on a loop thread of their own, so the sync browser API can run here."""
-
-    def __init__(self) -> None:
-        self.loop_thread = LoopThread(name="page-test-servers")
-        self.running: list[Server] = []
-
-    @property
-    def server(self) -> Server | None:
-        """The server started last that is still running."""
-        return self.running[-1] if self.running else None
-
-    def start(
-        self,
-        port: int = 0,
-        sampler: Sampler | None = None,
-        interval: float = INTERVAL,
-        token: str | None = None,
-        allow_origins: Sequence[str] = (),
-    ) -> Server:
-        sampler = sampler if sampler is not None else SyntheticSampler(interval=interval)
-        server = Server(
-            "127.0.0.1",
-            port,
-            interval=interval,
-            sampler=sampler,
-            linger=0.5,
-            token=token,
-            allow_origins=allow_origins,
-        )
-        self.loop_thread.run(server.start(), 5)
-        self.running.append(server)
-        return server
-
-    def stop(self, server: Server | None = None) -> None:
-        """Stops ``server``, or the one started last."""
-        server = server if server is not None else self.server
-        if server is not None:
-            self.running.remove(server)
-            self.loop_thread.run(server.aclose(), 5)
-
-    def close(self) -> None:
-        while self.running:
-            self.stop()
-        self.loop_thread.stop(5)
 
 
 class HostileSampler:
@@ -105,31 +53,6 @@ class HostileSampler:
         sample = synthetic_sample(seq, time.time(), host=HOSTILE, interval=INTERVAL)
         sample["date"] = self.date
         return sample
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with launch_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
-
-
-@pytest.fixture
-def servers() -> Iterator[ServerThread]:
-    running = ServerThread()
-    try:
-        yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture
-def page(chromium: BrowserContext) -> Iterator[Page]:
-    opened = chromium.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def open_page(page: Page, url: str) -> PageWatch:

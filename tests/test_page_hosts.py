@@ -6,26 +6,17 @@ text and never reach a URL or the DOM as markup.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from iostat_widget.schema import Sample
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 
-from .browser import launch_chromium
-from .test_page_browser import (
-    ARTIFACTS,
-    HOSTILE,
-    INTERVAL,
-    WAIT_MS,
-    ServerThread,
-    open_page,
-    wait_until,
-)
+from .page_fixtures import INTERVAL, ServerThread
+from .test_page_browser import ARTIFACTS, HOSTILE, open_page, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -46,31 +37,6 @@ class PhasedSampler(SyntheticSampler):
         sample = super().sample(seq + self.phase)
         sample["seq"] = seq
         return sample
-
-
-@pytest.fixture(scope="module")
-def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with launch_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
-
-
-@pytest.fixture
-def servers() -> Iterator[ServerThread]:
-    running = ServerThread()
-    try:
-        yield running
-    finally:
-        running.close()
-
-
-@pytest.fixture
-def page(chromium: BrowserContext) -> Iterator[Page]:
-    opened = chromium.new_page()
-    opened.set_default_timeout(WAIT_MS)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 def start_host(
