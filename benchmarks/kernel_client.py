@@ -12,17 +12,16 @@ import contextlib
 import queue
 import threading
 import time
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from jupyter_client.manager import start_new_kernel
 
-from .procs import register, stop_pid
+from .procs import Closing, register, stop_pid
 
 __all__ = ["Kernel"]
 
 
-class Kernel:
+class Kernel(Closing):
     """Start a python3 kernel; ``run(code)``, ``evaluate(expr)``; ``close()`` always kills it."""
 
     def __init__(self, startup_timeout: float = 60.0) -> None:
@@ -96,14 +95,3 @@ class Kernel:
             self.manager.shutdown_kernel(now=True)
         if self.pid > 0:
             stop_pid(self.pid, 2.0)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -28,6 +28,7 @@ __all__ = [
     "PYTHON",
     "REPO",
     "Child",
+    "Closing",
     "free_port",
     "percentile",
     "raise_nofile",
@@ -74,6 +75,25 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+
+
+class Closing:
+    """``with thing:`` calls ``thing.close()`` on the way out, whatever happened."""
+
+    def close(self) -> None:
+        """Release everything (subclasses say what)."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 class Child:

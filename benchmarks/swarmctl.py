@@ -13,12 +13,11 @@ import json
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import IO, Any, Self
+from typing import IO, Any
 
 import psutil
 
-from .procs import PYTHON, REPO, register, stop_pid
+from .procs import PYTHON, REPO, Closing, register, stop_pid
 
 __all__ = ["Swarm", "SwarmReport"]
 
@@ -43,7 +42,7 @@ class SwarmReport:
     spread_ms: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
-class Swarm:
+class Swarm(Closing):
     """``processes`` swarm processes holding ``clients`` connections to ``url`` between them."""
 
     def __init__(
@@ -149,14 +148,3 @@ class Swarm:
                 child.stdout.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._log.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -14,7 +14,7 @@ import json
 import math
 from typing import Any, Final, NotRequired, TypedDict
 
-from .schema import MAX_MESSAGE_BYTES
+from .schema import load_message
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -76,12 +76,4 @@ def validate_line(obj: object) -> LineMessage:
 
 def decode_line(message: str | bytes) -> LineMessage:
     """Parse one wire message into a validated :class:`LineMessage`."""
-    if len(message) > MAX_MESSAGE_BYTES:
-        raise LineError(f"message: {len(message)} bytes is over {MAX_MESSAGE_BYTES}")
-    try:
-        obj = json.loads(message)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise LineError(f"message: not JSON ({err})") from None
-    except RecursionError:
-        raise LineError("message: nested too deeply") from None
-    return validate_line(obj)
+    return validate_line(load_message(message, LineError))

@@ -25,6 +25,7 @@ __all__ = [
     "decode_sample",
     "encode_sample",
     "lean_sample",
+    "load_message",
     "validate_sample",
 ]
 
@@ -234,17 +235,21 @@ def _devices(obj: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str,
     return devices
 
 
+def load_message(message: str | bytes, error: type[ValueError] = ValueError) -> object:
+    """JSON of one wire message, refusing oversized or unparsable ones with ``error``."""
+    if len(message) > MAX_MESSAGE_BYTES:
+        raise error(f"message: {len(message)} bytes is over {MAX_MESSAGE_BYTES}")
+    try:
+        return json.loads(message)
+    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
+        raise error(f"message: not JSON ({err})") from None
+    except RecursionError:
+        raise error("message: nested too deeply") from None
+
+
 def decode_sample(message: str | bytes) -> Sample:
     """Parse one wire message (JSON text) into a validated :class:`Sample`."""
-    if len(message) > MAX_MESSAGE_BYTES:
-        raise SampleError(f"message: {len(message)} bytes is over {MAX_MESSAGE_BYTES}")
-    try:
-        obj = json.loads(message)
-    except (ValueError, UnicodeDecodeError) as err:  # JSONDecodeError is a ValueError
-        raise SampleError(f"message: not JSON ({err})") from None
-    except RecursionError:
-        raise SampleError("message: nested too deeply") from None
-    return validate_sample(obj)
+    return validate_sample(load_message(message, SampleError))
 
 
 def encode_sample(sample: Sample) -> str:

@@ -10,10 +10,9 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
@@ -23,6 +22,7 @@ from websockets.asyncio.server import serve as websockets_serve
 from websockets.http11 import Request, Response
 
 from . import __version__
+from .aio import Service
 from .hub.hub import Hub
 from .schema import MAX_MESSAGE_BYTES
 from .sources.line_feed import LineSource
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 STREAM_PATH = "/iostat"
 
 
-class Server:
+class Server(Service):
     """A running (or ready to run) iostat-widget server.
 
     Use as ``async with serve(...) as server:``, or ``server = await serve(...)`` then
@@ -243,20 +243,6 @@ class Server:
         aclose = getattr(self.hub.sampler, "aclose", None)
         if aclose is not None:
             await aclose()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __await__(self) -> Generator[Any, None, Self]:
-        return self.start().__await__()
 
 
 def serve(

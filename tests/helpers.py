@@ -8,10 +8,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import psutil
+
 from iostat_widget.server import Server
 from iostat_widget.widget.loop_thread import LoopThread
 
-__all__ = ["http_get", "our_threads", "serving_in_thread", "wait_for"]
+__all__ = ["gone", "http_get", "our_threads", "serving_in_thread", "until", "wait_for"]
 
 
 def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:
@@ -55,3 +57,18 @@ def serving_in_thread(server: Server) -> Iterator[Server]:
     finally:
         loop_thread.run(server.aclose())
         loop_thread.stop()
+
+
+async def until(predicate: Callable[[], bool], limit: float = 10.0) -> None:
+    """Poll ``predicate`` from an async test until true; fail (TimeoutError) after ``limit`` s."""
+    async with asyncio.timeout(limit):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def gone(pid: int) -> bool:
+    """Whether process ``pid`` has exited (a zombie waiting to be reaped counts)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -28,6 +27,8 @@ from iostat_widget.sources.command_sampler import (
     default_argv,
 )
 
+from .helpers import gone, until
+
 FIXTURES = Path(__file__).parent / "fixtures"
 FAKE = FIXTURES / "fake_iostat.py"
 IOSTAT = FIXTURES / "command_output" / "linux_iostat.txt"
@@ -40,19 +41,6 @@ FAST = 0.05
 
 def fake(fixture: Path, *flags: str) -> list[str]:
     return [sys.executable, str(FAKE), str(fixture), *flags]
-
-
-async def until(predicate: Callable[[], bool], limit: float = 10.0) -> None:
-    async with asyncio.timeout(limit):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def our_children() -> list[psutil.Process]:

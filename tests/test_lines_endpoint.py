@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from iostat_widget.line_schema import MAX_LINE_BYTES, LineMessage, decode_line, 
 from iostat_widget.server import Server
 from iostat_widget.sources.line_feed import CommandLines, FileLines
 from iostat_widget.sources.synthetic import SyntheticSampler
+
+from .helpers import gone, until
 
 PY = sys.executable
 
@@ -57,19 +59,6 @@ def connect(url: str, **options: Any) -> Any:
 async def receive(ws: ClientConnection, count: int, limit: float = 10.0) -> list[dict[str, Any]]:
     async with asyncio.timeout(limit):
         return [json.loads(await ws.recv()) for _ in range(count)]
-
-
-async def until(predicate: Callable[[], bool], limit: float = 10.0) -> None:
-    async with asyncio.timeout(limit):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
-def gone(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 def live_children(pid: int | None = None) -> list[psutil.Process]:

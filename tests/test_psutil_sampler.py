@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
 import re
 import socket
 from pathlib import Path
@@ -142,6 +143,11 @@ def test_garbled_cgroup_counters_fall_back_to_the_host_figures(tmp_path: Path) -
 def test_devices_are_listed_and_loopback_is_not_network(tmp_path: Path) -> None:
     sampler = PsutilSampler(root=tmp_path, environ={})
     sampler.prime()
+    written = tmp_path / "written"
+    with written.open("wb") as out:  # some disk traffic for the totals to add up
+        out.write(os.urandom(4 * 1024 * 1024))
+        out.flush()
+        os.fsync(out.fileno())
     sent = 0
     with (
         socket.create_server(("127.0.0.1", 0)) as listener,
@@ -165,3 +171,6 @@ def test_devices_are_listed_and_loopback_is_not_network(tmp_path: Path) -> None:
     assert sample["net"]["rx_bps"] * sample["interval"] < 4 * 1024 * 1024
     disks = sample.get("disks", {})
     assert all(not name.startswith(("loop", "ram")) for name in disks)
+    for total, part in (("read_bps", "read_bps"), ("write_bps", "write_bps")):
+        listed = sum(rates[part] for rates in disks.values())  # each rounded to 1 B/s
+        assert abs(sample["disk"][total] - listed) <= len(disks), (total, disks)

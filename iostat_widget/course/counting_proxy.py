@@ -15,8 +15,9 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Literal, Self
+
+from ..aio import Service, cancel_and_wait
 
 __all__ = ["ConnectionCount", "CountingProxy", "Counts"]
 
@@ -58,7 +59,7 @@ class Counts:
         )
 
 
-class CountingProxy:
+class CountingProxy(Service):
     """Forward ``127.0.0.1:port`` to ``target_host:target_port``, counting bytes both ways.
 
     ``async with CountingProxy("127.0.0.1", server.port) as proxy:`` then point clients at
@@ -186,9 +187,7 @@ class CountingProxy:
             await deliverer
         finally:
             if not deliverer.done():
-                deliverer.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await deliverer
+                await cancel_and_wait(deliverer)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # The relay runs in its own task, which aclose() cancels: cancelling the task that
@@ -244,14 +243,3 @@ class CountingProxy:
         await asyncio.gather(*relays, return_exceptions=True)
         if server is not None:
             await server.wait_closed()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

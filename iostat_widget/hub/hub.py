@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
+from ..aio import cancel_and_wait
 from ..schema import Sample, encode_sample, lean_sample
 from ..sources.psutil_sampler import NoReading, Sampler
 
@@ -40,9 +41,9 @@ Listener = Callable[[Frame], None]
 
 
 def _frame(sample: Sample) -> Frame:
-    detail = encode_sample(sample)
-    lean = encode_sample(lean_sample(sample))
-    return Frame(sample["seq"], sample["t"], lean, detail if detail != lean else lean)
+    return Frame(
+        sample["seq"], sample["t"], encode_sample(lean_sample(sample)), encode_sample(sample)
+    )
 
 
 class Hub:
@@ -191,8 +192,5 @@ class Hub:
             self._idle_timer.cancel()
             self._idle_timer = None
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self._listeners.clear()

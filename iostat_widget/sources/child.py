@@ -20,6 +20,7 @@ import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 
+from ..aio import cancel_and_wait
 from .lines import LineSplitter, Piece
 
 __all__ = ["ChildProcess", "CommandNotFoundError", "find_command"]
@@ -126,10 +127,7 @@ class ChildProcess:
     async def aclose(self) -> None:
         """Stop supervising; the child (and its process group) is terminated and reaped."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _supervise(self) -> None:
         loop = asyncio.get_running_loop()
@@ -178,9 +176,7 @@ class ChildProcess:
                 await asyncio.wait_for(process.wait(), self.term_timeout)
         finally:
             await asyncio.shield(self._stop(process))
-            stderr.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stderr
+            await cancel_and_wait(stderr)
             self.exits += 1
             self.last_returncode = process.returncode
 

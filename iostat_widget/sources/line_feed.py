@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from ..aio import cancel_and_wait
 from ..line_schema import MAX_LINE_BYTES
 from .child import ChildProcess
 from .lines import Piece
@@ -140,7 +141,4 @@ class FileLines:
     async def aclose(self) -> None:
         """Stop following and close the file."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)

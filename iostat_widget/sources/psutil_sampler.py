@@ -27,6 +27,7 @@ from .device_rates import (
     disk_rates,
     is_loopback_nic,
     net_rates,
+    whole_disks,
 )
 from .rates import counter_rate, cpu_percent, rounded
 
@@ -79,8 +80,15 @@ def _read_counters(
     limited: bool = True,
 ) -> Counters:
     cpu = psutil.cpu_times()._asdict()
-    disk = psutil.disk_io_counters()  # None where the platform has no disk counters
-    disks = psutil.disk_io_counters(perdisk=True) or {}
+    disks = {  # None where the platform has no disk counters
+        name: DiskCounters(
+            float(d.read_bytes), float(d.write_bytes), float(d.read_count), float(d.write_count)
+        )
+        for name, d in (psutil.disk_io_counters(perdisk=True) or {}).items()
+    }
+    # One read of the disk table: the total is the sum over whole disks, the same ones the
+    # detail stream lists (partitions would count twice; loop and RAM disks are not disks).
+    whole = [disks[name] for name in whole_disks(disks)]
     nics = {
         name: NicCounters(float(n.bytes_recv), float(n.bytes_sent))
         for name, n in (psutil.net_io_counters(pernic=True) or {}).items()
@@ -90,19 +98,14 @@ def _read_counters(
     return Counters(
         t=clock(),
         cpu=cpu,
-        disk_read=float(disk.read_bytes) if disk else 0.0,
-        disk_write=float(disk.write_bytes) if disk else 0.0,
-        disk_reads=float(disk.read_count) if disk else 0.0,
-        disk_writes=float(disk.write_count) if disk else 0.0,
+        disk_read=sum(d.read_bytes for d in whole),
+        disk_write=sum(d.write_bytes for d in whole),
+        disk_reads=sum(d.reads for d in whole),
+        disk_writes=sum(d.writes for d in whole),
         net_rx=sum(counters.rx_bytes for counters in outside),
         net_tx=sum(counters.tx_bytes for counters in outside),
         container=read_cgroup_dirs(cgroup, environ) if limited else None,
-        disks={
-            name: DiskCounters(
-                float(d.read_bytes), float(d.write_bytes), float(d.read_count), float(d.write_count)
-            )
-            for name, d in disks.items()
-        },
+        disks=disks,
         nics=nics,
     )
 

@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 from urllib.parse import quote
 
 from tornado.http1connection import HTTP1Connection
@@ -25,6 +26,7 @@ from tornado.iostream import StreamClosedError
 from tornado.netutil import bind_sockets
 from tornado.web import Application, RequestHandler
 
+from ..aio import Service
 from ..hub.line_fanout import CLIENT_BUFFER, LineFanout, LineSubscriber
 from ..sources.tail import DEFAULT_POLL_INTERVAL, follow
 from .access import AccessPolicy
@@ -114,7 +116,7 @@ class _HealthHandler(RequestHandler):
         self.write(self._server.status())
 
 
-class TailServer:
+class TailServer(Service):
     """Serve the new lines of one file to every HTTP client; ``async with`` starts and stops it."""
 
     def __init__(
@@ -155,7 +157,7 @@ class TailServer:
         clients, lines = len(self._fanout.clients), self._fanout.lines
         return {"status": "ok", "file": str(self.path), "clients": clients, "lines": lines}
 
-    async def start(self) -> None:
+    async def start(self) -> Self:
         """Bind the port and start following the file."""
         routes = [(r"/", _StreamHandler, {"policy": self._policy, "fanout": self._fanout})]
         app = Application(
@@ -167,6 +169,7 @@ class TailServer:
         self._http = HTTPServer(app, max_body_size=64 * 1024)
         self._http.add_sockets(sockets)
         self._pump = asyncio.create_task(self._follow(), name=f"tail {self.path}")
+        return self
 
     async def _follow(self) -> None:
         pieces = follow(self.path, history=self._backlog, poll_interval=self._poll_interval)
@@ -211,13 +214,6 @@ class TailServer:
             await asyncio.sleep(0.01)
         if self._http is not None:
             await asyncio.wait_for(self._http.close_all_connections(), timeout=5)
-
-    async def __aenter__(self) -> TailServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
 
 def configure_tail_parser(parser: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from ..line_schema import LineMessage
 from ..transports.access import without_token
 from .background import BackgroundTasks, Work
 from .runtime import KernelRuntime
+from .table import status_line
 
 __all__ = ["LineMonitor", "render_line_status", "render_lines"]
 
@@ -43,20 +44,13 @@ def render_lines(lines: Iterable[LineMessage]) -> str:
 def render_line_status(
     url: str, state: str, received: int, missed: int = 0, invalid: int = 0, error: str = ""
 ) -> str:
-    """One line: where from, connection state, how many lines, what was missed or skipped."""
-    colour = {"live": "#2a7", "stopped": "#888"}.get(state, "#c80")
-    parts = [
-        f"<code>{escape(url)}</code>",
-        f'<b style="color:{colour}">{escape(state)}</b>',
-        f"{received} lines",
-    ]
+    """A line monitor's status: how many lines came, what was missed or skipped."""
+    details = [f"{received} lines"]
     if missed:
-        parts.append(f"{missed} missed")
+        details.append(f"{missed} missed")
     if invalid:
-        parts.append(f"{invalid} invalid skipped")
-    if error and state != "live":
-        parts.append(f"<i>{escape(error)}</i>")
-    return '<div style="font-size:12px">' + " · ".join(parts) + "</div>"
+        details.append(f"{invalid} invalid skipped")
+    return status_line(url, state, details, error)
 
 
 class LineMonitor(widgets.VBox):  # type: ignore[misc]

@@ -7,7 +7,7 @@ from html import escape
 
 from ..schema import Sample
 
-__all__ = ["render_status", "render_table"]
+__all__ = ["render_status", "render_table", "status_line"]
 
 _STYLE = (
     "<style>.iostat-table{border-collapse:collapse;font-family:monospace;font-size:12px}"
@@ -40,19 +40,22 @@ def render_table(samples: Sequence[Sample], *, show_host: bool = False) -> str:
     return f'{_STYLE}<table class="iostat-table"><tr>{head}</tr>{"".join(body)}</table>'
 
 
-def render_status(
-    url: str, state: str, received: int, age_ms: float | None, invalid: int = 0, error: str = ""
-) -> str:
-    """One line: where from, connection state, how many samples, how old the newest one is."""
+def status_line(url: str, state: str, details: Sequence[str], error: str = "") -> str:
+    """One line: where from, the connection state (coloured), then ``details``; the last error
+    while not live. Every widget's status line, so they all read alike."""
     colour = {"live": "#2a7", "stopped": "#888"}.get(state, "#c80")
-    parts = [
-        f"<code>{escape(url)}</code>",
-        f'<b style="color:{colour}">{escape(state)}</b>',
-        f"{received} samples",
-        "age -" if age_ms is None else f"age {age_ms:.0f} ms",
-    ]
-    if invalid:
-        parts.append(f"{invalid} invalid skipped")
+    parts = [f"<code>{escape(url)}</code>", f'<b style="color:{colour}">{escape(state)}</b>']
+    parts += details
     if error and state != "live":
         parts.append(f"<i>{escape(error)}</i>")
     return '<div style="font-size:12px">' + " · ".join(parts) + "</div>"
+
+
+def render_status(
+    url: str, state: str, received: int, age_ms: float | None, invalid: int = 0, error: str = ""
+) -> str:
+    """A monitor's status: how many samples, how old the newest one is, what was skipped."""
+    details = [f"{received} samples", "age -" if age_ms is None else f"age {age_ms:.0f} ms"]
+    if invalid:
+        details.append(f"{invalid} invalid skipped")
+    return status_line(url, state, details, error)

@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from iostat_widget.widget.runtime import KernelRuntime
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -303,3 +306,31 @@ def synthetic_server(
 def cli_server(*args: str) -> contextlib.AbstractAsyncContextManager[ServerProcess]:
     """``python -m iostat_widget serve --port 0 ARGS``: the command as a user runs it."""
     return server_process(sys.executable, "-m", "iostat_widget", "serve", "--port", "0", *args)
+
+
+class Viewer:
+    """One in-process client and every sequence number it received."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seqs: list[int] = []
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in self.ws:
+                self.seqs.append(json.loads(message)["seq"])
+
+
+def runtime_task_names() -> list[str]:
+    """Names of the tasks on the kernel runtime's loop ("Task" for unnamed ones, whose numbers
+    change every time)."""
+    runtime = KernelRuntime.current()
+    assert runtime is not None
+
+    async def names() -> list[str]:
+        current = asyncio.current_task()
+        tasks = (t for t in asyncio.all_tasks() if t is not current)
+        return sorted(re.sub(r"^Task-\d+$", "Task", t.get_name()) for t in tasks)
+
+    return runtime.loop_thread.run(names())

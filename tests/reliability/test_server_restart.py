@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import signal
 import threading
 import time
@@ -25,7 +24,7 @@ from iostat_widget.clients.stream import StreamState, stream
 from iostat_widget.schema import Sample, validate_sample
 from iostat_widget.widget.runtime import KernelRuntime
 
-from .support import WAIT, free_port, synthetic_server
+from .support import WAIT, free_port, runtime_task_names, synthetic_server
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -36,19 +35,6 @@ RECONNECT_WITHIN = 3.0  # the promise: back within 3 s of the server listening a
 
 def loop_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "iostat-widget-loop"]
-
-
-def runtime_task_names() -> list[str]:
-    runtime = KernelRuntime.current()
-    assert runtime is not None
-
-    async def names() -> list[str]:
-        # Unnamed tasks (a connection's keepalive) get a new "Task-<n>" each time: count those.
-        current = asyncio.current_task()
-        tasks = (t for t in asyncio.all_tasks() if t is not current)
-        return sorted(re.sub(r"^Task-\d+$", "Task", t.get_name()) for t in tasks)
-
-    return runtime.loop_thread.run(names())
 
 
 async def cancelled(task: asyncio.Task[None]) -> None:

@@ -9,7 +9,6 @@ background thread that kept it alive would turn "restart kernel" into a hang.
 from __future__ import annotations
 
 import asyncio
-import re
 import socket
 import sys
 import threading
@@ -25,7 +24,14 @@ from jupyter_client.manager import KernelManager
 from iostat_widget import Monitor
 from iostat_widget.widget.runtime import KernelRuntime
 
-from .support import WAIT, blocking_raw_websocket, free_port, reset, synthetic_server
+from .support import (
+    WAIT,
+    blocking_raw_websocket,
+    free_port,
+    reset,
+    runtime_task_names,
+    synthetic_server,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -41,19 +47,6 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = WAIT) -> N
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for: {what}"
         time.sleep(0.01)
-
-
-def loop_tasks() -> list[str]:
-    """Names of the tasks on the monitors' loop ("Task" for unnamed ones)."""
-    runtime = KernelRuntime.current()
-    assert runtime is not None
-
-    async def names() -> list[str]:
-        current = asyncio.current_task()
-        tasks = (t for t in asyncio.all_tasks() if t is not current)
-        return sorted(re.sub(r"^Task-\d+$", "Task", t.get_name()) for t in tasks)
-
-    return runtime.loop_thread.run(names())
 
 
 def tcp(port: int) -> list[str]:
@@ -82,7 +75,7 @@ async def test_monitors_closed_in_every_state_leave_nothing(black_hole: int) -> 
         try:
             wait_for(lambda: anchor.state == "live", "anchor live")
             thread = loop_threads()
-            tasks = loop_tasks()
+            tasks = runtime_task_names()
             fds = psutil.Process().num_fds()
             assert tasks.count("iostat-monitor") == 1 and tcp(server.port) == ["ESTABLISHED"]
             for cycle in range(CYCLES):
@@ -91,7 +84,7 @@ async def test_monitors_closed_in_every_state_leave_nothing(black_hole: int) -> 
                 retrying = Monitor(url=f"ws://127.0.0.1:{free_port()}/iostat")
                 wait_for(lambda m=retrying: m.state == "reconnecting", "retrying")  # type: ignore[misc]
                 hanging = Monitor(url=f"ws://127.0.0.1:{black_hole}/iostat")  # mid-handshake
-                assert loop_tasks().count("iostat-monitor") == 4
+                assert runtime_task_names().count("iostat-monitor") == 4
                 started = time.monotonic()
                 for monitor in (
                     (hanging, retrying, live) if cycle % 2 else (live, hanging, retrying)
@@ -99,7 +92,7 @@ async def test_monitors_closed_in_every_state_leave_nothing(black_hole: int) -> 
                     monitor.close()
                     assert monitor.state == "stopped"
                 assert time.monotonic() - started < 5.0  # not the 5 s open timeout of the hung one
-                assert loop_tasks() == tasks, cycle
+                assert runtime_task_names() == tasks, cycle
                 assert loop_threads() == thread
                 wait_for(lambda: tcp(server.port) == ["ESTABLISHED"], "one connection left")
             assert psutil.Process().num_fds() <= fds

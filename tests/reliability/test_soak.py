@@ -9,14 +9,10 @@ warm-up they must stay flat while every viewer receives every sample.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 
 import pytest
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
-from .support import consecutive, raise_open_files_limit, synthetic_server, ws_connect
+from .support import Viewer, consecutive, raise_open_files_limit, synthetic_server, ws_connect
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -25,18 +21,6 @@ CLIENTS = 20
 DURATION = 60.0
 WARM_UP = 10.0  # allocator arenas, the history ring filling, first pings
 RSS_SLACK = 5 * 2**20  # ± 5 MiB around the reading at the end of the warm-up
-
-
-class Viewer:
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.seqs: list[int] = []
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in self.ws:
-                self.seqs.append(json.loads(message)["seq"])
 
 
 async def test_a_minute_at_100_hz_leaves_memory_fds_and_tasks_flat() -> None:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import signal
 import socket
 import struct
 import sys
 
 import pytest
-from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
 
 from .support import (
     HERE,
     WAIT,
     ServerProcess,
+    Viewer,
     cli_server,
     consecutive,
     healthz,
@@ -39,20 +37,6 @@ KILLED = 165  # in a client process that gets SIGKILL
 FROZEN = 165  # in a client process that gets SIGSTOP: half-open, never reads nor closes
 INTERVAL = 0.2
 AFTER = 20  # samples every healthy client must receive after the vanishing (4 s)
-
-
-class Viewer:
-    """One in-process client and every sequence number it received."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.seqs: list[int] = []
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for message in self.ws:
-                self.seqs.append(json.loads(message)["seq"])
 
 
 async def open_viewers(url: str, count: int) -> list[Viewer]:
@@ -108,6 +92,9 @@ async def test_half_of_a_thousand_clients_vanish_and_the_rest_lose_nothing() -> 
             await asyncio.gather(ready(killed), ready(frozen))
             await clients_become(server, HEALTHY + RESET + KILLED + FROZEN)
             healthy, resetting = viewers[:HEALTHY], viewers[HEALTHY:]
+            async with asyncio.timeout(WAIT):  # everyone has been streaming for a few ticks
+                while min(len(v.seqs) for v in healthy) < 3:
+                    await asyncio.sleep(INTERVAL)
 
             for viewer in resetting:
                 vanish_with_reset(viewer)
