@@ -16,6 +16,8 @@ __all__ = [
     "DETAIL_KEYS",
     "MAX_MESSAGE_BYTES",
     "CpuPercent",
+    "DeviceDiskRates",
+    "DeviceNetRates",
     "DiskRates",
     "MemUsage",
     "NetRates",
@@ -82,6 +84,27 @@ class NetRates(TypedDict):
     tx_bps: float
 
 
+class DeviceDiskRates(DiskRates):
+    """One block device's rates in the detail stream.
+
+    ``stacked`` is true for a device that sits on another listed device (a partition, an LVM,
+    md RAID or bcache device, a loop device on a file): its traffic is also counted below it, so
+    the ``disk`` total leaves it out.
+    """
+
+    stacked: NotRequired[bool]
+
+
+class DeviceNetRates(NetRates):
+    """One interface's rates in the detail stream.
+
+    ``virtual`` is true for an interface with no device behind it (bridge, veth, tun/tap, bond,
+    VLAN): the ``net`` total leaves it out unless no physical interface exists.
+    """
+
+    virtual: NotRequired[bool]
+
+
 class MemUsage(TypedDict):
     """Memory in use (percent of total, or of the container's limit) and bytes still available."""
 
@@ -102,8 +125,8 @@ class Sample(TypedDict):
     net: NetRates
     mem: MemUsage
     scope: NotRequired[Scope]
-    disks: NotRequired[dict[str, DiskRates]]
-    nics: NotRequired[dict[str, NetRates]]
+    disks: NotRequired[dict[str, DeviceDiskRates]]
+    nics: NotRequired[dict[str, DeviceNetRates]]
 
 
 class SampleError(ValueError):
@@ -201,25 +224,34 @@ def validate_sample(obj: object) -> Sample:
             raise SampleError("scope: expected 'host' or 'container'")
         sample["scope"] = scope
     if "disks" in obj:
-        disks = _devices(obj, "disks", ("read_bps", "write_bps", "read_iops", "write_iops"))
-        sample["disks"] = {
-            name: DiskRates(
+        disk_keys = ("read_bps", "write_bps", "read_iops", "write_iops")
+        disks = {}
+        for name, (r, flag) in _devices(obj, "disks", disk_keys, "stacked").items():
+            device = DeviceDiskRates(
                 read_bps=r["read_bps"],
                 write_bps=r["write_bps"],
                 read_iops=r["read_iops"],
                 write_iops=r["write_iops"],
             )
-            for name, r in disks.items()
-        }
+            if flag is not None:
+                device["stacked"] = flag
+            disks[name] = device
+        sample["disks"] = disks
     if "nics" in obj:
-        nics = _devices(obj, "nics", ("rx_bps", "tx_bps"))
-        sample["nics"] = {
-            name: NetRates(rx_bps=r["rx_bps"], tx_bps=r["tx_bps"]) for name, r in nics.items()
-        }
+        nics = {}
+        for name, (r, flag) in _devices(obj, "nics", ("rx_bps", "tx_bps"), "virtual").items():
+            nic = DeviceNetRates(rx_bps=r["rx_bps"], tx_bps=r["tx_bps"])
+            if flag is not None:
+                nic["virtual"] = flag
+            nics[name] = nic
+        sample["nics"] = nics
     return sample
 
 
-def _devices(obj: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str, dict[str, float]]:
+def _devices(
+    obj: dict[str, Any], name: str, keys: tuple[str, ...], flag: str
+) -> dict[str, tuple[dict[str, float], bool | None]]:
+    """A per-device map: each device's numbers, and its optional boolean ``flag``."""
     part = obj[name]
     if not isinstance(part, dict) or len(part) > _MAX_DEVICES:
         raise SampleError(f"{name}: expected an object of at most {_MAX_DEVICES} devices")
@@ -229,9 +261,13 @@ def _devices(obj: dict[str, Any], name: str, keys: tuple[str, ...]) -> dict[str,
             raise SampleError(f"{name}: device names are 1 to {_MAX_DEVICE_NAME} characters")
         if not isinstance(rates, dict):
             raise SampleError(f"{name}.{device}: expected an object")
-        devices[device] = {
+        marked = rates.get(flag)
+        if marked is not None and not isinstance(marked, bool):
+            raise SampleError(f"{name}.{device}.{flag}: expected true or false")
+        numbers = {
             key: _number(rates.get(key), f"{name}.{device}.{key}", 0.0, _MAX_RATE) for key in keys
         }
+        devices[device] = (numbers, marked)
     return devices
 
 

@@ -13,6 +13,7 @@ import {
   formatRate,
   formatTime,
   isGap,
+  nominalInterval,
 } from "./samples.js";
 
 const TABLE_ROWS = 10;
@@ -60,7 +61,8 @@ class Host {
    * Adds a batch; true if any sample was new. Machines' clocks differ, and a host could send any
    * time at all, so each host's times are shifted onto the page's clock: the offset is the
    * smallest (page now - sample time) seen since the host's last gap, i.e. its clock difference
-   * plus the network delay. A gap (a restart, a clock jump) starts the estimate afresh.
+   * plus the network delay. A gap (a restart, a clock jump, a pause), judged against the nominal
+   * interval of the host's window as the chart judges it, starts the estimate afresh.
    */
   receive(list) {
     const now = Date.now() / 1000;
@@ -71,7 +73,8 @@ class Host {
       added = true;
       const sample = this.samples.newest;
       const lag = now - sample.t;
-      const fresh = this.offset === null || (previous !== null && isGap(previous, sample));
+      const nominal = nominalInterval(this.samples.samples);
+      const fresh = this.offset === null || (previous !== null && isGap(previous, sample, nominal));
       this.offset = fresh ? lag : Math.min(this.offset, lag);
     }
     return added;

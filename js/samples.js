@@ -4,8 +4,15 @@
 /** How many recent samples the page keeps (the server sends up to this many on connect). */
 export const WINDOW_SIZE = 60;
 
-/** Consecutive samples further apart than this many intervals are drawn with a gap between. */
-const GAP_INTERVALS = 2.5;
+/**
+ * Consecutive samples further apart than this many nominal intervals are drawn with a gap between.
+ * The gap rule (GAP_INTERVALS, nominalInterval, isGap) is the widget's iostat_widget/gaps.py, and
+ * both are tested against the same sequences in tests/fixtures/gap_sequences.json.
+ */
+export const GAP_INTERVALS = 2.5;
+
+/** Seconds; the least nominal interval a gap is judged against. */
+export const MIN_NOMINAL = 1e-3;
 
 const isNumber = (value) => typeof value === "number" && Number.isFinite(value);
 
@@ -42,10 +49,32 @@ export function parseSample(obj) {
   };
 }
 
-/** True when `next` does not directly follow `prev`: a lost sample, a pause, or a new server. */
-export function isGap(prev, next) {
-  const interval = Math.max(prev.interval, next.interval);
-  return next.seq !== prev.seq + 1 || next.t <= prev.t || next.t - prev.t > GAP_INTERVALS * interval;
+/**
+ * The nominal interval of a window of samples, in seconds: the lower median of their `interval`s
+ * (sorted ascending, the element at index (n - 1) / 2 rounded down), floored at MIN_NOMINAL. One
+ * late sample cannot stretch it, and a two-sample window [1, 6.5] gives 1. Throws a RangeError
+ * for no samples.
+ */
+export function nominalInterval(samples) {
+  if (!samples.length) throw new RangeError("nominal interval of no samples");
+  const intervals = samples.map((s) => s.interval).sort((a, b) => a - b);
+  return Math.max(intervals[Math.floor((intervals.length - 1) / 2)], MIN_NOMINAL);
+}
+
+/**
+ * True when `next` does not directly follow `prev`, judged against the window's `nominal`
+ * interval (seconds, floored at MIN_NOMINAL): a lost sample or a new server (seq not +1), a clock
+ * stepped back (t not later), too long between them, or a sample whose rates cover a pause
+ * (its own interval over GAP_INTERVALS nominal intervals: a frozen or suspended server).
+ */
+export function isGap(prev, next, nominal) {
+  const limit = GAP_INTERVALS * Math.max(nominal, MIN_NOMINAL);
+  return (
+    next.seq !== prev.seq + 1 ||
+    next.t <= prev.t ||
+    next.t - prev.t > limit ||
+    next.interval > limit
+  );
 }
 
 /** The last `size` samples, each kept once however many times the transports deliver it. */
@@ -104,9 +133,11 @@ export class SampleWindow {
   /** The samples split into runs without gaps, oldest first: each run is drawn as one shape. */
   runs() {
     const runs = [];
+    if (!this.samples.length) return runs;
+    const nominal = nominalInterval(this.samples);
     let run = [];
     for (const sample of this.samples) {
-      if (run.length && isGap(run[run.length - 1], sample)) {
+      if (run.length && isGap(run[run.length - 1], sample, nominal)) {
         runs.push(run);
         run = [];
       }

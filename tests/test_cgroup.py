@@ -11,6 +11,7 @@ from iostat_widget.sources.cgroup import (
     CgroupReading,
     find_cgroup,
     parse_cfs_quota,
+    parse_cpu_list,
     parse_cpu_max,
     parse_int,
     parse_keyed,
@@ -19,6 +20,7 @@ from iostat_widget.sources.cgroup import (
     parse_v1_memory_limit,
     read_cgroup,
 )
+from iostat_widget.sources.cgroup_files import parse_allowed_cpus
 from iostat_widget.sources.container import container_cpu_percent, container_memory
 
 MiB = 2**20
@@ -274,7 +276,7 @@ def test_container_cpu_clamps_bursts_and_handles_resets_and_gaps() -> None:
     burst = container_cpu_percent(reading(0, 0, 0), reading(3e6, 3e6, 0), 1.0, 1.0)
     assert burst == {"us": 100, "sy": 0, "id": 0, "wa": 0, "st": 0}
     reset = container_cpu_percent(reading(9e6, 8e6, 1e6), reading(1e3, 1e3, 0), 1.0, 1.0)
-    assert reset is not None and reset["id"] == 100
+    assert reset is not None and (reset["us"], reset["id"]) == (0.1, 99.9)  # 1 ms since reset
     no_split = CgroupReading(2, 1.0, None, cpu_usage_usec=0)
     later = CgroupReading(2, 1.0, None, cpu_usage_usec=250_000)
     assert container_cpu_percent(no_split, later, 1.0, 1.0) == {
@@ -305,3 +307,61 @@ def test_container_memory_subtracts_inactive_file_and_caps_at_the_host() -> None
         "avail_bytes": 1024 * MiB,
     }
     assert container_memory(CgroupReading(2, None, 512 * MiB), 4096 * MiB) is None
+
+
+# -- cpusets --------------------------------------------------------------------------------------
+def test_cpu_lists_parse_ranges_and_singles() -> None:
+    assert parse_cpu_list("0-3,8,10-11\n") == {0, 1, 2, 3, 8, 10, 11}
+    assert parse_cpu_list("5") == {5}
+    assert parse_cpu_list("\n") == frozenset()
+    for garbled in ("0-", "a-b", "3-1", "1,,x", "-1", "0-99999999"):
+        with pytest.raises(CgroupError):
+            parse_cpu_list(garbled)
+
+
+def test_allowed_cpus_from_proc_self_status() -> None:
+    status = "Name:\tpython3\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\nMems_allowed:\t1\n"
+    assert parse_allowed_cpus(status) == {0, 1}
+    with pytest.raises(CgroupError, match="Cpus_allowed_list"):
+        parse_allowed_cpus("Name:\tx\n")
+
+
+def test_a_cpuset_narrower_than_the_machine_is_a_cpu_limit(tmp_path: Path) -> None:
+    leaf = v2_tree(tmp_path, cpu_max="max 100000\n", memory_max="max\n")
+    write(tmp_path, "sys/devices/system/cpu/online", "0-63\n")
+    write(leaf, "cpuset.cpus.effective", "4-7\n")
+    reading = read_cgroup(tmp_path, {})
+    assert reading is not None and reading.cpu_limit == 4.0
+    write(leaf, "cpuset.cpus.effective", "0-63\n")  # the whole machine: no limit at all
+    assert read_cgroup(tmp_path, {}) is None
+
+
+def test_affinity_stands_in_for_a_missing_cpuset_but_limits_nothing_alone(tmp_path: Path) -> None:
+    v2_tree(tmp_path, cpu_max="max 100000\n", memory_max="max\n")
+    write(tmp_path, "sys/devices/system/cpu/online", "0-7\n")
+    write(tmp_path, "proc/self/status", "Cpus_allowed_list:\t0\n")  # taskset -c 0
+    assert read_cgroup(tmp_path, {}) is None  # a pinned process on a host is still the host
+    reading = read_cgroup(tmp_path, {"MEM_LIMIT": str(512 * MiB)})
+    assert reading is not None and reading.cpu_limit == 1.0  # ... but inside limits it binds
+
+
+def test_smallest_of_quota_cpuset_and_cpu_limit(tmp_path: Path) -> None:
+    leaf = v2_tree(tmp_path, cpu_max="300000 100000\n")  # 3 cores of quota
+    write(tmp_path, "sys/devices/system/cpu/online", "0-15\n")
+    write(leaf, "cpuset.cpus.effective", "0-1\n")
+    assert (reading := read_cgroup(tmp_path, {})) is not None and reading.cpu_limit == 2.0
+    assert (reading := read_cgroup(tmp_path, {"CPU_LIMIT": "0.5"})) and reading.cpu_limit == 0.5
+
+
+def test_v1_cpuset_mount_and_garbled_cpuset_file(tmp_path: Path) -> None:
+    v1_tree(tmp_path, quota="-1\n")
+    write(tmp_path, "sys/devices/system/cpu/online", "0-7\n")
+    cpuset = tmp_path / "sys/fs/cgroup/cpuset"
+    write(cpuset, "cpuset.effective_cpus", "6\n")
+    reading = read_cgroup(tmp_path, {})
+    assert reading is not None and reading.cpu_limit == 1.0
+    write(cpuset, "cpuset.effective_cpus", "six\n")
+    write(cpuset, "cpuset.cpus", "2-3\n")  # the configured set, when the effective one is odd
+    reading = read_cgroup(tmp_path, {})
+    assert reading is not None and reading.cpu_limit == 2.0
+    assert any("cpuset.effective_cpus" in problem for problem in reading.problems)

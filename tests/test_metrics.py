@@ -145,3 +145,20 @@ async def test_token_is_required_when_set() -> None:
         status, _, body = await scrape(server.port, headers=bearer)
         assert status == 200 and "iostat_cpu_percent" in body
         assert (await scrape(server.port, f"/metrics?token={TOKEN}"))[0] == 200
+
+
+async def test_per_device_series_carry_the_stacked_and_virtual_marks() -> None:
+    sampler = SyntheticSampler(host="db-1", interval=FAST, clock=lambda: T0, detail=True)
+    async with Server("127.0.0.1", 0, interval=FAST, sampler=sampler, linger=0.2) as server:
+        _, _, body = await scrape(server.port)
+    points = series(body)
+    key = {"host": "db-1", "scope": "host"}
+    seq = int(value(points, "iostat_sample_seq", **key))
+    disks = {"sda": 1000 * (seq % 3), "sdb": 0}
+    for device, read in disks.items():
+        labels = {**key, "device": device, "stacked": "false"}
+        assert (
+            value(points, "iostat_device_disk_bytes_per_second", direction="read", **labels) == read
+        )
+    nic = {**key, "device": "eth0", "virtual": "false"}
+    assert value(points, "iostat_device_net_bytes_per_second", direction="rx", **nic) == 100 * seq

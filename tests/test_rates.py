@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iostat_widget.sources.rates import counter_rate, cpu_percent, rounded
+from iostat_widget.sources.rates import counter_delta, counter_rate, cpu_percent, rounded
 
 # Two /proc/stat-like snapshots 1 s apart on a 2-CPU machine: 200 ticks of 10 ms passed.
 BEFORE = {
@@ -79,13 +79,22 @@ def test_platform_without_linux_fields() -> None:
     [
         (1000.0, 5000.0, 2.0, 2000.0),
         (5000.0, 5000.0, 1.0, 0.0),
-        (5000.0, 10.0, 1.0, 0.0),  # wrapped or reset counter
+        (5000.0, 10.0, 1.0, 10.0),  # reset: what it holds now happened since
+        (2.0**32 - 100, 400.0, 1.0, 500.0),  # a 32-bit counter wrapped
+        (2.0**64 - 4096, 904.0, 2.0, 2500.0),  # a 64-bit counter wrapped
+        (3e12, 10.0, 1.0, 10.0),  # above 32 bits, far from 64: reset
         (0.0, 100.0, 0.0, 0.0),  # no time passed
-        (0.0, 100.0, -1.0, 0.0),  # clock stepped back
+        (0.0, 100.0, -1.0, 0.0),  # no time passed (a clock that stepped back)
     ],
 )
 def test_counter_rate(prev: float, cur: float, seconds: float, rate: float) -> None:
     assert counter_rate(prev, cur, seconds) == rate
+
+
+def test_counter_delta_reads_a_drop_far_from_the_top_as_a_reset() -> None:
+    assert counter_delta(1e9, 5000.0) == 5000.0  # 32 bits, but a wrap would be 3.3 GB: reset
+    assert counter_delta(2.0**32 - 1, 0.0) == 1.0
+    assert counter_delta(7.0, 7.0) == 0.0
 
 
 def test_rounded_is_compact_on_the_wire() -> None:

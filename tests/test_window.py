@@ -72,3 +72,18 @@ def test_rows_are_newest_first_and_limited() -> None:
 def test_window_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         SampleWindow(0)
+
+
+def test_frozen_server_gets_exactly_one_break() -> None:
+    # SIGSTOP for 5.5 s: the numbers follow on, and the first sample after covers 6.5 s.
+    window = SampleWindow(20)
+    stream = samples(list(range(6)))
+    frozen = synthetic_sample(6, stream[-1]["t"] + 6.5, interval=6.5)
+    after = [synthetic_sample(seq, frozen["t"] + seq - 6) for seq in range(7, 11)]
+    for sample in [*stream, frozen, *after]:
+        window.add(sample)
+    x, y = window.chart()
+    assert y.shape == (2, 12)
+    breaks = np.flatnonzero(np.isnan(y[0]))
+    assert breaks.tolist() == [6] and np.isnan(y[:, 6]).all()
+    assert x[5] < x[6] < x[7]

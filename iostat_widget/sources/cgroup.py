@@ -3,9 +3,11 @@
 Inside a container psutil reads /proc, which describes the whole host: a notebook limited to half
 a core on a 64-core machine would look idle while it is being throttled. The kernel's cgroup files
 say what the container may use and what it did use; mybinder.org also announces its limits in
-``CPU_LIMIT`` (cores) and ``MEM_LIMIT`` (bytes). Pure on purpose (no psutil, no asyncio): every
-file is read below an injectable ``root``, so each layout (cgroup v1, v2, none) is tested on a
-fixture tree. A missing file counts as absent; a garbled one too, with a note in ``problems``.
+``CPU_LIMIT`` (cores) and ``MEM_LIMIT`` (bytes). A container pinned to a cpuset may use only
+those CPUs, whatever its quota says. Pure on purpose (no psutil, no asyncio): every file is read
+below an injectable ``root``, so each layout (cgroup v1, v2, none) is tested on a fixture tree.
+A missing file counts as absent; a garbled one too, with a note in ``problems``. The formats'
+parsers are in :mod:`.cgroup_files`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,22 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Final, Literal, TypeVar
+from typing import Literal, TypeVar
+
+from .cgroup_files import (
+    V1_UNLIMITED,
+    CgroupError,
+    parse_allowed_cpus,
+    parse_cfs_quota,
+    parse_cpu_list,
+    parse_cpu_max,
+    parse_int,
+    parse_keyed,
+    parse_memory_max,
+    parse_proc_cgroup,
+    parse_v1_memory_limit,
+)
+from .proc_stat import user_hz as system_user_hz
 
 __all__ = [
     "V1_UNLIMITED",
@@ -24,6 +41,7 @@ __all__ = [
     "CgroupReading",
     "find_cgroup",
     "parse_cfs_quota",
+    "parse_cpu_list",
     "parse_cpu_max",
     "parse_int",
     "parse_keyed",
@@ -34,22 +52,8 @@ __all__ = [
     "read_cgroup_dirs",
 ]
 
-#: cgroup v1 spells "no memory limit" as a page-aligned LONG_MAX; anything this big is no limit.
-V1_UNLIMITED: Final = 2**62
-
 _T = TypeVar("_T")
 _N = TypeVar("_N", int, float)
-
-
-def _user_hz() -> int:
-    try:
-        return int(os.sysconf("SC_CLK_TCK"))
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): Linux's USER_HZ
-        return 100
-
-
-class CgroupError(ValueError):
-    """A cgroup file or limit variable that cannot be understood; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +64,18 @@ class CgroupDirs:
     cpu: tuple[Path, ...]
     cpuacct: tuple[Path, ...]
     memory: tuple[Path, ...]
+    cpuset: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
 class CgroupReading:
     """A container's limits and cumulative counters; ``None`` fields could not be read.
 
-    ``cpu_limit`` is in cores, memory in bytes, CPU time in microseconds. ``version`` is None when
-    the limits come only from the environment. ``problems`` lists files that were garbled.
+    ``cpu_limit`` is the cores the container can use: the smallest of its CFS quota, the number
+    of CPUs in its cpuset (``cpuset.cpus.effective``; where no cpuset file is readable, this
+    process's ``Cpus_allowed_list``) and ``CPU_LIMIT``; None when none of them is known. Memory
+    is in bytes, CPU time in microseconds. ``version`` is None when the limits come only from the
+    environment. ``problems`` lists files that were garbled.
     """
 
     version: Literal[1, 2] | None
@@ -79,84 +87,6 @@ class CgroupReading:
     mem_current: int | None = None
     mem_inactive_file: int = 0
     problems: tuple[str, ...] = ()
-
-
-# -- one parser per file format -------------------------------------------------------------------
-def parse_int(text: str, *, allow_negative: bool = False) -> int:
-    """A file holding one integer (``memory.current``, ``cpuacct.usage``, ``cpu.cfs_quota_us``)."""
-    word = text.strip()
-    try:
-        value = int(word)
-    except ValueError:
-        raise CgroupError(f"expected an integer, got {word[:40]!r}") from None
-    if value < 0 and not allow_negative:
-        raise CgroupError(f"expected a non-negative integer, got {value}")
-    return value
-
-
-def parse_cpu_max(text: str) -> float | None:
-    """v2 ``cpu.max``: ``"QUOTA PERIOD"`` in microseconds → cores; ``"max PERIOD"`` → None."""
-    fields = text.split()
-    if not 1 <= len(fields) <= 2:
-        raise CgroupError(f"cpu.max: expected 'QUOTA PERIOD', got {text.strip()[:40]!r}")
-    period = parse_int(fields[1]) if len(fields) == 2 else 100_000
-    if fields[0] == "max":
-        return None
-    quota = parse_int(fields[0])
-    if quota <= 0 or period <= 0:
-        raise CgroupError(f"cpu.max: quota and period must be positive, got {text.strip()!r}")
-    return quota / period
-
-
-def parse_cfs_quota(quota_text: str, period_text: str) -> float | None:
-    """v1 ``cpu.cfs_quota_us`` and ``cpu.cfs_period_us`` → cores; a quota of -1 → None."""
-    quota = parse_int(quota_text, allow_negative=True)
-    period = parse_int(period_text)
-    if quota < 0:
-        return None
-    if quota == 0 or period == 0:
-        raise CgroupError(f"cfs quota {quota} / period {period}: expected positive numbers")
-    return quota / period
-
-
-def parse_memory_max(text: str) -> int | None:
-    """v2 ``memory.max``: bytes, or ``"max"`` for no limit (None)."""
-    return None if text.strip() == "max" else parse_int(text)
-
-
-def parse_v1_memory_limit(text: str) -> int | None:
-    """v1 ``memory.limit_in_bytes``: bytes, or None for the huge value that means no limit."""
-    value = parse_int(text, allow_negative=True)
-    return None if value < 0 or value >= V1_UNLIMITED else value
-
-
-def parse_keyed(text: str) -> dict[str, int]:
-    """``cpu.stat``, ``memory.stat``, ``cpuacct.stat``: one ``name integer`` pair per line."""
-    values: dict[str, int] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        fields = line.split()
-        if len(fields) != 2:
-            raise CgroupError(f"expected 'name value', got {line.strip()[:40]!r}")
-        values[fields[0]] = parse_int(fields[1], allow_negative=True)
-    return values
-
-
-def parse_proc_cgroup(text: str) -> dict[str, str]:
-    """``/proc/self/cgroup`` → {controller: path}; the v2 line ``0::/path`` gives key ``""``.
-
-    v1 lines name one or more controllers (``4:cpu,cpuacct:/docker/abc``); each gets the path.
-    Lines that are not ``ID:CONTROLLERS:PATH`` are skipped.
-    """
-    paths: dict[str, str] = {}
-    for line in text.splitlines():
-        parts = line.strip().split(":", 2)
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[2].startswith("/"):
-            continue
-        for controller in parts[1].split(",") if parts[1] else [""]:
-            paths[controller] = parts[2]
-    return paths
 
 
 # -- where the files are --------------------------------------------------------------------------
@@ -190,14 +120,14 @@ def find_cgroup(root: Path = Path("/")) -> CgroupDirs | None:
         paths = {}
     if (base / "cgroup.controllers").is_file():
         chain = _chain(base, paths.get("", "/"))
-        return CgroupDirs(2, chain, chain, chain)
+        return CgroupDirs(2, chain, chain, chain, chain)
     found: dict[str, tuple[Path, ...]] = {}
-    for controller in ("cpu", "cpuacct", "memory"):
+    for controller in ("cpu", "cpuacct", "memory", "cpuset"):
         mount = _v1_mount(base, controller)
         found[controller] = () if mount is None else _chain(mount, paths.get(controller, "/"))
     if not any(found.values()):
         return None
-    return CgroupDirs(1, found["cpu"], found["cpuacct"], found["memory"])
+    return CgroupDirs(1, found["cpu"], found["cpuacct"], found["memory"], found["cpuset"])
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -257,31 +187,64 @@ def read_cgroup(
     """The limits and counters of the container this process runs in, or None for no limit.
 
     ``CPU_LIMIT`` (cores, may be fractional) and ``MEM_LIMIT`` (bytes) in ``environ`` (default
-    ``os.environ``) cap the cgroup's limits, or define them where the cgroup sets none. No limit
-    from either means the process has the whole host: None (host scope). ``user_hz`` is the tick
-    rate of v1's ``cpuacct.stat`` (default: the system's ``SC_CLK_TCK``).
+    ``os.environ``) cap the cgroup's limits, or define them where the cgroup sets none. A cgroup
+    cpuset narrower than the machine's online CPUs (``root/sys/devices/system/cpu/online``) is a
+    CPU limit too. No limit from any of them means the process has the whole host: None (host
+    scope). ``user_hz`` is the tick rate of v1's ``cpuacct.stat`` (default: ``SC_CLK_TCK``).
     """
-    return read_cgroup_dirs(find_cgroup(root), environ, user_hz=user_hz)
+    return read_cgroup_dirs(find_cgroup(root), environ, user_hz=user_hz, root=root)
+
+
+def _cpuset(dirs: CgroupDirs | None, files: _Files) -> frozenset[int] | None:
+    # The leaf's effective set already reflects its ancestors'; v1 names it differently, and an
+    # old v1 kernel has only the configured set.
+    if dirs is None:
+        return None
+    names = ("cpuset.cpus.effective",) if dirs.version == 2 else ("cpuset.effective_cpus",)
+    for directory in dirs.cpuset:
+        for name in (*names, "cpuset.cpus"):
+            cpus = files.parse(directory, name, parse_cpu_list)
+            if cpus:
+                return cpus
+    return None
+
+
+def _cpu_count(cpus: frozenset[int] | None) -> float | None:
+    return float(len(cpus)) if cpus else None
 
 
 def read_cgroup_dirs(
-    dirs: CgroupDirs | None, environ: Mapping[str, str] | None = None, *, user_hz: int | None = None
+    dirs: CgroupDirs | None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    user_hz: int | None = None,
+    root: Path = Path("/"),
 ) -> CgroupReading | None:
-    """:func:`read_cgroup` with the directories already found (a sampler finds them once)."""
+    """:func:`read_cgroup` with the directories already found (a sampler finds them once).
+
+    ``root`` is where ``proc/self/status`` (this process's allowed CPUs) and
+    ``sys/devices/system/cpu/online`` are read.
+    """
     env = os.environ if environ is None else environ
     files = _Files()
     found = CgroupReading(None, None, None)
     if dirs is not None and dirs.version == 2:
         found = _read_v2(dirs, files)
     elif dirs is not None:
-        found = _read_v1(dirs, files, user_hz if user_hz is not None else _user_hz())
-    cpu_limit = _smallest((found.cpu_limit, _env_limit(env, "CPU_LIMIT", files.problems)))
+        found = _read_v1(dirs, files, user_hz if user_hz is not None else system_user_hz())
+    env_cpu = _env_limit(env, "CPU_LIMIT", files.problems)
+    cpuset = _cpuset(dirs, files)
+    online = files.parse(root / "sys" / "devices" / "system" / "cpu", "online", parse_cpu_list)
+    machine = len(online) if online else (os.cpu_count() or 0)
+    pinned = _cpu_count(cpuset) if cpuset and len(cpuset) < machine else None
     mem_limit = _smallest((found.mem_limit, _env_limit(env, "MEM_LIMIT", files.problems)))
-    if cpu_limit is None and mem_limit is None:
+    if _smallest((found.cpu_limit, env_cpu, pinned)) is None and mem_limit is None:
         return None
+    if cpuset is None:  # no cpuset file: the CPUs this process may use stand in for it
+        cpuset = files.parse(root / "proc" / "self", "status", parse_allowed_cpus)
     return replace(
         found,
-        cpu_limit=cpu_limit,
+        cpu_limit=_smallest((found.cpu_limit, env_cpu, _cpu_count(cpuset))),
         mem_limit=None if mem_limit is None else int(mem_limit),
         problems=tuple(files.problems),
     )

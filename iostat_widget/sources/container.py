@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from ..schema import CpuPercent, MemUsage
 from .cgroup import CgroupReading
-from .rates import rounded
+from .rates import counter_delta, rounded
 
 __all__ = ["container_cpu_percent", "container_memory"]
 
 
 def _grown(prev: float | None, cur: float | None) -> float:
-    # A counter that is missing or went down (the cgroup was recreated) counts as no time.
-    return 0.0 if prev is None or cur is None else max(cur - prev, 0.0)
+    # A missing counter counts as no time; one that went down restarted with a new cgroup, and
+    # what it holds now was used since (cgroup counters are 64-bit: they never wrap).
+    return 0.0 if prev is None or cur is None else counter_delta(prev, cur, tops=())
 
 
 def container_cpu_percent(
@@ -32,7 +33,7 @@ def container_cpu_percent(
     """
     if prev.cpu_usage_usec is None or cur.cpu_usage_usec is None or seconds <= 0 or cores <= 0:
         return None
-    busy = max(cur.cpu_usage_usec - prev.cpu_usage_usec, 0.0)
+    busy = _grown(prev.cpu_usage_usec, cur.cpu_usage_usec)
     total = min(100.0 * busy / (seconds * 1e6 * cores), 100.0)  # bursts can overshoot a period
     user = _grown(prev.cpu_user_usec, cur.cpu_user_usec)
     system = _grown(prev.cpu_system_usec, cur.cpu_system_usec)

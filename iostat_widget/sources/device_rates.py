@@ -1,29 +1,29 @@
-"""Per-device rates: each disk's and each network interface's counters turned into rates.
+"""Per-device rates and the machine's totals, from two readings of each device's counters.
 
-iostat lists every device, not just the total; so does the detail stream. Pure (no psutil, no
-I/O) so partition filtering and counter maths are tested on plain dictionaries.
+iostat lists every device, not just the total; so does the detail stream, each device marked
+``stacked`` (disks) or ``virtual`` (interfaces) as :mod:`.topology` decides. A total is the sum of
+each counted device's own growth between the two readings, over the devices present in both: a
+disk detached or an interface added between two readings changes the set, and a difference of
+sums would read that as a burst (a new device's whole history) or a drop. Pure (no psutil, no
+I/O) so the maths is tested on plain dictionaries.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Final, NamedTuple
 
-from ..schema import DiskRates, NetRates
-from .rates import counter_rate, rounded
+from ..schema import DeviceDiskRates, DeviceNetRates, DiskRates, NetRates
+from .rates import WORD_TOPS, counter_delta, rounded
+from .topology import is_loopback_nic
 
-__all__ = [
-    "DiskCounters",
-    "NicCounters",
-    "disk_rates",
-    "is_loopback_nic",
-    "net_rates",
-    "whole_disks",
-]
+__all__ = ["DiskCounters", "NicCounters", "disk_figures", "net_figures"]
 
-#: Pseudo-devices iostat users rarely want: loop mounts, RAM disks.
-_PSEUDO_DISK: Final = re.compile(r"^(loop|ram)\d+$")
+
+#: The kernel counts a disk's bytes as 512-byte sectors in a word: bytes wrap at 512 times the word's top.
+_SECTOR_TOPS: Final = tuple(512 * top for top in WORD_TOPS)
+_DISK_TOPS: Final = (_SECTOR_TOPS, _SECTOR_TOPS, WORD_TOPS, WORD_TOPS)
+_NIC_TOPS: Final = (WORD_TOPS, WORD_TOPS)
 
 
 class DiskCounters(NamedTuple):
@@ -42,57 +42,91 @@ class NicCounters(NamedTuple):
     tx_bytes: float
 
 
-def whole_disks(names: Iterable[str]) -> list[str]:
-    """Disks without their partitions (sda1 of sda, nvme0n1p2 of nvme0n1) and pseudo-devices.
+def _per_second(
+    prev: Mapping[str, tuple[float, ...]],
+    cur: Mapping[str, tuple[float, ...]],
+    seconds: float,
+    tops: tuple[tuple[float, ...], ...],
+) -> dict[str, list[float]]:
+    """Each device's growth per field per second, for the devices present in both readings.
 
-    A partition's traffic is already in its disk's counters; listing both would count it twice.
+    A device whose counters are all zero has never been used since boot (an unattached loop
+    device): like iostat, leave it out.
     """
-    present = set(names)
-    kept = []
-    for name in sorted(present):
-        if _PSEUDO_DISK.match(name):
+    rates: dict[str, list[float]] = {}
+    for name, now in cur.items():
+        before = prev.get(name)
+        if before is None or not any(now):
             continue
-        parent = re.sub(r"p?\d+$", "", name)
-        if parent != name and parent in present:
-            continue
-        kept.append(name)
-    return kept
-
-
-def is_loopback_nic(name: str) -> bool:
-    """The loopback interface carries this machine's talk to itself, not network traffic."""
-    return name == "lo" or name.startswith("lo0") or name == "Loopback Pseudo-Interface 1"
-
-
-def disk_rates(
-    prev: Mapping[str, DiskCounters], cur: Mapping[str, DiskCounters], seconds: float
-) -> dict[str, DiskRates]:
-    """Rates of every disk present in both readings (a disk that just appeared waits a tick)."""
-    rates: dict[str, DiskRates] = {}
-    for name in whole_disks(cur):
-        before, now = prev.get(name), cur[name]
-        if before is None:
-            continue
-        rates[name] = DiskRates(
-            read_bps=rounded(counter_rate(before.read_bytes, now.read_bytes, seconds), 0),
-            write_bps=rounded(counter_rate(before.write_bytes, now.write_bytes, seconds), 0),
-            read_iops=rounded(counter_rate(before.reads, now.reads, seconds)),
-            write_iops=rounded(counter_rate(before.writes, now.writes, seconds)),
-        )
+        if seconds <= 0:
+            rates[name] = [0.0] * len(now)
+        else:
+            rates[name] = [
+                counter_delta(b, n, top) / seconds
+                for b, n, top in zip(before, now, tops, strict=True)
+            ]
     return rates
 
 
-def net_rates(
-    prev: Mapping[str, NicCounters], cur: Mapping[str, NicCounters], seconds: float
-) -> dict[str, NetRates]:
-    """Rates of every non-loopback interface present in both readings."""
-    rates: dict[str, NetRates] = {}
-    for name in sorted(cur):
-        before, now = prev.get(name), cur[name]
-        if before is None or is_loopback_nic(name):
-            continue
-        rates[name] = NetRates(
-            rx_bps=rounded(counter_rate(before.rx_bytes, now.rx_bytes, seconds), 0),
-            tx_bps=rounded(counter_rate(before.tx_bytes, now.tx_bytes, seconds), 0),
+def _total(rates: dict[str, list[float]], counted: Collection[str], fields: int) -> list[float]:
+    totals = [0.0] * fields
+    for name in counted:
+        values = rates.get(name)
+        if values is not None:
+            totals = [total + value for total, value in zip(totals, values, strict=True)]
+    return totals
+
+
+def disk_figures(
+    prev: Mapping[str, DiskCounters],
+    cur: Mapping[str, DiskCounters],
+    seconds: float,
+    counted: Collection[str],
+    stacked: Collection[str] = frozenset(),
+) -> tuple[DiskRates, dict[str, DeviceDiskRates]]:
+    """The total over the ``counted`` devices and every device's own rates, in one pass.
+
+    Bytes and operations per second over ``seconds``, for the devices present in both readings
+    (a device that just appeared waits a tick; one that went away is left out; one never used
+    since boot is not listed), each device marked ``stacked`` or not.
+    """
+    rates = _per_second(prev, cur, seconds, _DISK_TOPS)
+    read, write, reads, writes = _total(rates, counted, 4)
+    total = DiskRates(
+        read_bps=rounded(read, 0),
+        write_bps=rounded(write, 0),
+        read_iops=rounded(reads),
+        write_iops=rounded(writes),
+    )
+    devices = {
+        name: DeviceDiskRates(
+            read_bps=rounded(values[0], 0),
+            write_bps=rounded(values[1], 0),
+            read_iops=rounded(values[2]),
+            write_iops=rounded(values[3]),
+            stacked=name in stacked,
         )
-    return rates
+        for name, values in sorted(rates.items())
+    }
+    return total, devices
+
+
+def net_figures(
+    prev: Mapping[str, NicCounters],
+    cur: Mapping[str, NicCounters],
+    seconds: float,
+    counted: Collection[str],
+    virtual: Collection[str] = frozenset(),
+) -> tuple[NetRates, dict[str, DeviceNetRates]]:
+    """The total over the ``counted`` interfaces and every interface's own rates but loopback's,
+    in one pass: bytes per second received and sent, each interface marked ``virtual`` or not."""
+    rates = _per_second(prev, cur, seconds, _NIC_TOPS)
+    rx, tx = _total(rates, counted, 2)
+    devices = {
+        name: DeviceNetRates(
+            rx_bps=rounded(values[0], 0), tx_bps=rounded(values[1], 0), virtual=name in virtual
+        )
+        for name, values in sorted(rates.items())
+        if not is_loopback_nic(name)
+    }
+    return NetRates(rx_bps=rounded(rx, 0), tx_bps=rounded(tx, 0)), devices

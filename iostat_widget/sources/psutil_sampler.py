@@ -4,6 +4,7 @@ Never calls a blocking ``cpu_percent(interval=...)``: each call reads counters o
 millisecond) and the rates cover the time since the previous call, so one sampler can serve any
 number of clients from an event loop. Inside a limited container, CPU and memory come from the
 container's cgroup instead (see :mod:`.cgroup`), since psutil there describes the whole host.
+Which disks and interfaces make the totals is read from sysfs (see :mod:`.topology`).
 """
 
 from __future__ import annotations
@@ -14,24 +15,27 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psutil
 
-from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample, Scope
+from ..schema import CpuPercent, MemUsage, Sample, Scope
 from .cgroup import CgroupDirs, CgroupReading, find_cgroup, read_cgroup_dirs
 from .container import container_cpu_percent, container_memory
-from .device_rates import (
-    DiskCounters,
-    NicCounters,
-    disk_rates,
-    is_loopback_nic,
-    net_rates,
-    whole_disks,
-)
-from .rates import counter_rate, cpu_percent, rounded
+from .device_rates import DiskCounters, NicCounters, disk_figures, net_figures
+from .proc_stat import per_cpu_percent, read_cpu_times
+from .rates import cpu_percent, rounded
+from .topology import TopologyCache, block_roles, net_roles
 
-__all__ = ["Counters", "NoReading", "PsutilSampler", "Sampler", "iso_date"]
+__all__ = [
+    "Counters",
+    "NoReading",
+    "PsutilLike",
+    "PsutilSampler",
+    "Sampler",
+    "elapsed_seconds",
+    "iso_date",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,20 +56,30 @@ class Sampler(Protocol):
         ...
 
 
+class PsutilLike(Protocol):
+    """The part of psutil a :class:`PsutilSampler` reads (the ``psutil`` module itself, or a
+    stand-in with psutil-shaped results for tests)."""
+
+    def cpu_times(self) -> Any: ...
+    def cpu_count(self) -> int | None: ...
+    def virtual_memory(self) -> Any: ...
+    def disk_io_counters(self, perdisk: bool, nowrap: bool) -> Any: ...
+    def net_io_counters(self, pernic: bool, nowrap: bool) -> Any: ...
+
+
 class Counters(NamedTuple):
-    """One reading of every cumulative counter a sample is computed from."""
+    """One reading of every cumulative counter a sample is computed from.
+
+    ``t`` is the wall clock (epoch seconds, for the sample's time), ``elapsed`` a clock that never
+    steps (seconds, for the rates): NTP or ``date -s`` moving the wall clock changes no rate.
+    """
 
     t: float
-    cpu: Mapping[str, float]
-    disk_read: float
-    disk_write: float
-    disk_reads: float
-    disk_writes: float
-    net_rx: float
-    net_tx: float
+    elapsed: float
+    cpu: Mapping[str, Mapping[str, float]]  #: per CPU (``cpu0``…), or ``{"all": …}`` summed
+    disks: Mapping[str, DiskCounters]  #: per block device, as the kernel lists them
+    nics: Mapping[str, NicCounters]  #: per interface, loopback included (totals leave it out)
     container: CgroupReading | None = None  #: the cgroup's limits and counters, when limited
-    disks: Mapping[str, DiskCounters] = {}  #: per device, for the detail stream
-    nics: Mapping[str, NicCounters] = {}  #: per interface, loopback included (rates leave it out)
 
 
 def iso_date(t: float) -> str:
@@ -73,91 +87,105 @@ def iso_date(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def elapsed_seconds() -> float:
+    """Seconds on a clock that the wall clock's steps do not move and that counts a suspended
+    machine's sleep (Linux's ``CLOCK_BOOTTIME``; elsewhere ``time.monotonic``)."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    if boottime is not None:
+        try:
+            return time.clock_gettime(boottime)
+        except OSError:  # pragma: no cover - a kernel without it
+            pass
+    return time.monotonic()
+
+
 def _read_counters(
-    clock: Callable[[], float],
-    cgroup: CgroupDirs | None = None,
-    environ: Mapping[str, str] | None = None,
-    limited: bool = True,
-) -> Counters:
-    cpu = psutil.cpu_times()._asdict()
+    counters: PsutilLike, root: Path
+) -> tuple[dict[str, dict[str, float]], dict[str, DiskCounters], dict[str, NicCounters]]:
+    # nowrap=False: a wrapped or reset counter is judged per device by rates.counter_delta, with
+    # no cache of psutil's shared by everything else in the process.
     disks = {  # None where the platform has no disk counters
         name: DiskCounters(
             float(d.read_bytes), float(d.write_bytes), float(d.read_count), float(d.write_count)
         )
-        for name, d in (psutil.disk_io_counters(perdisk=True) or {}).items()
+        for name, d in (counters.disk_io_counters(perdisk=True, nowrap=False) or {}).items()
     }
-    # One read of the disk table: the total is the sum over whole disks, the same ones the
-    # detail stream lists (partitions would count twice; loop and RAM disks are not disks).
-    whole = [disks[name] for name in whole_disks(disks)]
     nics = {
         name: NicCounters(float(n.bytes_recv), float(n.bytes_sent))
-        for name, n in (psutil.net_io_counters(pernic=True) or {}).items()
+        for name, n in (counters.net_io_counters(pernic=True, nowrap=False) or {}).items()
     }
-    # The machine talking to itself over loopback is not network traffic: leave it out.
-    outside = [counters for name, counters in nics.items() if not is_loopback_nic(name)]
-    return Counters(
-        t=clock(),
-        cpu=cpu,
-        disk_read=sum(d.read_bytes for d in whole),
-        disk_write=sum(d.write_bytes for d in whole),
-        disk_reads=sum(d.reads for d in whole),
-        disk_writes=sum(d.writes for d in whole),
-        net_rx=sum(counters.rx_bytes for counters in outside),
-        net_tx=sum(counters.tx_bytes for counters in outside),
-        container=read_cgroup_dirs(cgroup, environ) if limited else None,
-        disks=disks,
-        nics=nics,
-    )
+    # Each CPU's own line where Linux's /proc/stat is there (a CPU going offline is then no
+    # jump), else psutil's sum over all CPUs.
+    cpu = read_cpu_times(root) or {"all": counters.cpu_times()._asdict()}
+    return cpu, disks, nics
 
 
 class PsutilSampler:
     """Samples the machine from psutil counters, or the container it runs in when that is limited.
 
-    Where :func:`~.cgroup.read_cgroup` finds a CPU or memory limit (cgroup files below ``root``,
-    or ``CPU_LIMIT``/``MEM_LIMIT`` in ``environ``), samples say ``scope="container"`` and:
+    - ``cpu``: shares of the CPU time the kernel counted over the interval (all CPUs together).
+    - ``disk``: bytes and operations per second summed over the block devices that are not
+      stacked on another listed device (:mod:`.topology`: partitions, LVM/device-mapper, md RAID,
+      bcache and file-backed loop devices are counted by the devices beneath them).
+    - ``net``: bytes per second summed over the physical interfaces (a device behind them in
+      sysfs); where there is none (a container's namespace), over every interface but loopback.
+    - Totals add each device's own growth over the devices present in both readings, so a device
+      that appears or disappears between two readings is no burst or drop; a counter that went
+      down wrapped or was reset (:func:`~.rates.counter_delta`). Rates are over ``elapsed_clock``
+      seconds, which the wall clock's steps do not move; ``t`` and ``date`` are ``clock``'s.
+    - ``disks``/``nics`` (detail stream only) list every block device, marked ``stacked``, and
+      every interface but loopback, marked ``virtual``.
 
-    - ``cpu`` is the container's CPU time over the interval as a percent of its limit in cores
-      (of the host's core count when only memory is limited): ``us`` the user share, ``sy`` the
-      system share, ``id`` = 100 - us - sy (at least 0); ``wa`` and ``st`` are 0, because a
-      cgroup does not count iowait or steal time.
-    - ``mem.used_pct`` is (current - inactive_file) / limit * 100 and ``mem.avail_bytes`` is
-      limit - that, like ``docker stats`` (the limit is the machine's memory when there is no
-      memory limit or when it is larger).
-    - ``disk`` and ``net`` stay psutil's: the container's own network namespace already gives its
-      own interface counters, while disk counters are the host's devices.
+    Where :func:`~.cgroup.read_cgroup` finds a limit (a CPU quota, a memory limit, a cpuset
+    narrower than the machine, ``CPU_LIMIT``/``MEM_LIMIT`` in ``environ``), samples say
+    ``scope="container"``: ``cpu`` is the container's CPU time as a percent of the cores it can
+    use (the smallest of quota, cpuset and ``CPU_LIMIT``; the machine's count when none is set),
+    ``us``/``sy`` split as its user/system counters, ``wa`` and ``st`` 0 (a cgroup counts
+    neither); ``mem.used_pct`` is (current - inactive_file) / limit, like ``docker stats``.
+    A figure the cgroup cannot give falls back to psutil's.
 
-    Everywhere, ``net`` leaves the loopback interface out (local talk is not network traffic),
-    and ``disks``/``nics`` give each disk (partitions and loop devices left out) and interface;
-    the hub sends those only to the detail stream.
-
-    A figure the cgroup cannot give (no usage counter readable) falls back to psutil's.
-    Inject ``clock``, ``host``, ``root`` and ``environ`` in tests.
+    Inject ``clock`` (wall clock, also used for rates when no ``elapsed_clock`` is given),
+    ``host``, ``root`` (where ``sys/`` and ``proc/`` are read), ``environ`` and ``counters``
+    (psutil, or a stand-in with psutil-shaped results) in tests.
     """
 
     def __init__(
         self,
         *,
         clock: Callable[[], float] = time.time,
+        elapsed_clock: Callable[[], float] | None = None,
         host: str | None = None,
         root: Path = Path("/"),
         environ: Mapping[str, str] | None = None,
+        counters: PsutilLike = psutil,
     ) -> None:
         self._clock = clock
+        if elapsed_clock is None and clock is time.time:
+            elapsed_clock = elapsed_seconds
+        self._elapsed_clock = elapsed_clock  #: None: ``clock`` serves for both
         self.host = host if host is not None else socket.gethostname()
         self.root = root
         self._environ = environ
+        self._psutil = counters
         self._prev: Counters | None = None
         self._reported: set[str] = set()
         self._cgroup: CgroupDirs | None = None
         self._limited = True  #: whether a cgroup limit was found at the last start
+        self._blocks = TopologyCache(lambda names: block_roles(names, self.root))
+        self._networks = TopologyCache(lambda names: net_roles(names, self.root))
 
     def _read(self) -> Counters:
-        counters = _read_counters(self._clock, self._cgroup, self._environ, self._limited)
-        for problem in counters.container.problems if counters.container else ():
+        cpu, disks, nics = _read_counters(self._psutil, self.root)
+        container = None
+        if self._limited:
+            container = read_cgroup_dirs(self._cgroup, self._environ, root=self.root)
+        for problem in container.problems if container else ():
             if problem not in self._reported:  # once each: a garbled file stays garbled
                 self._reported.add(problem)
                 log.warning("cgroup: %s", problem)
-        return counters
+        t = self._clock()
+        elapsed = t if self._elapsed_clock is None else self._elapsed_clock()
+        return Counters(t, elapsed, cpu, disks, nics, container)
 
     def prime(self) -> None:
         """Find the cgroup and read the baseline counters; called when sampling (re)starts.
@@ -178,9 +206,16 @@ class PsutilSampler:
         assert prev is not None
         cur = self._read()
         self._prev = cur
-        dt = cur.t - prev.t
-        cpu = cpu_percent(prev.cpu, cur.cpu)
-        memory = psutil.virtual_memory()
+        dt = cur.elapsed - prev.elapsed
+        if "all" in cur.cpu or "all" in prev.cpu:
+            cpu = cpu_percent(prev.cpu.get("all", {}), cur.cpu.get("all", {}))
+        else:
+            cpu = per_cpu_percent(prev.cpu, cur.cpu)
+        memory = self._psutil.virtual_memory()
+        blocks = self._blocks.get(cur.disks.keys())
+        networks = self._networks.get(cur.nics.keys())
+        disk, disks = disk_figures(prev.disks, cur.disks, dt, blocks.counted, blocks.marked)
+        net, nics = net_figures(prev.nics, cur.nics, dt, networks.counted, networks.marked)
         sample = Sample(
             seq=seq,
             t=round(cur.t, 3),
@@ -195,23 +230,16 @@ class PsutilSampler:
                 st=rounded(cpu["st"]),
                 irq=rounded(cpu.get("irq", 0.0)),
             ),
-            disk=DiskRates(
-                read_bps=rounded(counter_rate(prev.disk_read, cur.disk_read, dt), 0),
-                write_bps=rounded(counter_rate(prev.disk_write, cur.disk_write, dt), 0),
-                read_iops=rounded(counter_rate(prev.disk_reads, cur.disk_reads, dt)),
-                write_iops=rounded(counter_rate(prev.disk_writes, cur.disk_writes, dt)),
-            ),
-            net=NetRates(
-                rx_bps=rounded(counter_rate(prev.net_rx, cur.net_rx, dt), 0),
-                tx_bps=rounded(counter_rate(prev.net_tx, cur.net_tx, dt), 0),
-            ),
+            disk=disk,
+            net=net,
             mem=MemUsage(used_pct=rounded(memory.percent), avail_bytes=memory.available),
             scope="host",
-            disks=disk_rates(prev.disks, cur.disks, dt),
-            nics=net_rates(prev.nics, cur.nics, dt),
+            disks=disks,
+            nics=nics,
         )
         if cur.container is not None:
-            self._container_scope(sample, prev.container, cur.container, dt, memory.total)
+            cores = float(self._psutil.cpu_count() or 1)
+            self._container_scope(sample, prev.container, cur.container, dt, memory.total, cores)
         return sample
 
     @staticmethod
@@ -221,11 +249,12 @@ class PsutilSampler:
         cur: CgroupReading,
         seconds: float,
         host_memory: float,
+        host_cores: float,
     ) -> None:
         """Replace the host's CPU and memory figures with the container's, where readable."""
         scope: Scope = "container"
         sample["scope"] = scope
-        cores = cur.cpu_limit if cur.cpu_limit is not None else float(psutil.cpu_count() or 1)
+        cores = min(cur.cpu_limit, host_cores) if cur.cpu_limit is not None else host_cores
         cpu = None if prev is None else container_cpu_percent(prev, cur, seconds, cores)
         if cpu is not None:
             sample["cpu"] = cpu

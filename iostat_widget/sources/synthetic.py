@@ -10,7 +10,16 @@ import math
 import time
 from collections.abc import Callable
 
-from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample, Scope
+from ..schema import (
+    CpuPercent,
+    DeviceDiskRates,
+    DeviceNetRates,
+    DiskRates,
+    MemUsage,
+    NetRates,
+    Sample,
+    Scope,
+)
 from .psutil_sampler import iso_date
 from .rates import rounded
 
@@ -69,10 +78,18 @@ class SyntheticSampler:
         )
         if self.detail:
             sample["disks"] = {
-                "sda": DiskRates(
-                    read_bps=1000 * (seq % 3), write_bps=0, read_iops=seq % 3, write_iops=0
+                "sda": DeviceDiskRates(
+                    read_bps=1000 * (seq % 3),
+                    write_bps=0,
+                    read_iops=seq % 3,
+                    write_iops=0,
+                    stacked=False,
                 ),
-                "sdb": DiskRates(read_bps=0, write_bps=4096, read_iops=0, write_iops=1),
+                "sdb": DeviceDiskRates(
+                    read_bps=0, write_bps=4096, read_iops=0, write_iops=1, stacked=False
+                ),
             }
-            sample["nics"] = {"eth0": NetRates(rx_bps=100 * seq, tx_bps=50 * seq)}
+            sample["nics"] = {
+                "eth0": DeviceNetRates(rx_bps=100 * seq, tx_bps=50 * seq, virtual=False)
+            }
         return sample

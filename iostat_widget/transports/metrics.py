@@ -96,7 +96,7 @@ class IostatCollector(Collector):
         disk = sample["disk"]
         disk_bytes = _gauge(
             "iostat_disk_bytes_per_second",
-            "Bytes per second read from and written to all disks",
+            "Bytes per second read from and written to the disks (stacked devices counted once)",
             "direction",
         )
         disk_bytes.add_metric([*key, "read"], disk["read_bps"])
@@ -105,7 +105,7 @@ class IostatCollector(Collector):
         if "read_iops" in disk and "write_iops" in disk:
             disk_ops = _gauge(
                 "iostat_disk_ops_per_second",
-                "Read and write operations per second on all disks",
+                "Read and write operations per second on the disks (stacked devices counted once)",
                 "direction",
             )
             disk_ops.add_metric([*key, "read"], disk["read_iops"])
@@ -113,7 +113,7 @@ class IostatCollector(Collector):
             yield disk_ops
         net = _gauge(
             "iostat_net_bytes_per_second",
-            "Bytes per second received and sent on all interfaces",
+            "Bytes per second received and sent on the physical interfaces (else all but lo)",
             "direction",
         )
         net.add_metric([*key, "rx"], sample["net"]["rx_bps"])
@@ -140,6 +140,38 @@ class IostatCollector(Collector):
         )
         when.add_metric(key, sample["t"])
         yield when
+        yield from IostatCollector._device_families(sample, key)
+
+    @staticmethod
+    def _device_families(sample: Sample, key: list[str]) -> Iterable[Metric]:
+        """Per block device and per interface, marked as the totals count them."""
+        labels = [*_LABELS, "device", "direction", "stacked"]
+        disks = sample.get("disks", {})
+        if disks:
+            family = GaugeMetricFamily(
+                "iostat_device_disk_bytes_per_second",
+                "Bytes per second read and written by one block device; stacked=true: its traffic"
+                " is also counted on the device beneath it",
+                labels=labels,
+            )
+            for name, disk in sorted(disks.items()):
+                stacked = "true" if disk.get("stacked") else "false"
+                family.add_metric([*key, name, "read", stacked], disk["read_bps"])
+                family.add_metric([*key, name, "write", stacked], disk["write_bps"])
+            yield family
+        nics = sample.get("nics", {})
+        if nics:
+            family = GaugeMetricFamily(
+                "iostat_device_net_bytes_per_second",
+                "Bytes per second received and sent on one interface; virtual=true: no device"
+                " behind it",
+                labels=[*_LABELS, "device", "direction", "virtual"],
+            )
+            for name, nic in sorted(nics.items()):
+                virtual = "true" if nic.get("virtual") else "false"
+                family.add_metric([*key, name, "rx", virtual], nic["rx_bps"])
+                family.add_metric([*key, name, "tx", virtual], nic["tx_bps"])
+            yield family
 
 
 class MetricsRoute:

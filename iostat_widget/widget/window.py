@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from ..gaps import is_gap, nominal_interval
 from ..schema import Sample
 
 __all__ = ["SampleWindow", "busy_percent"]
@@ -25,16 +26,15 @@ def busy_percent(sample: Sample) -> float:
 class SampleWindow:
     """The last ``size`` samples, with the breaks a chart must show.
 
-    A break is drawn where samples are missing: the number did not follow on (the server skipped
-    or restarted) or more than ``gap_factor`` intervals passed. The chart gets a NaN point there,
-    which bqplot leaves undrawn, so no line is invented across an outage.
+    A break is drawn where :func:`iostat_widget.gaps.is_gap` says samples are missing (lost,
+    a restart, a clock step, a pause), judged against the window's nominal interval. The chart
+    gets a NaN point there, which bqplot leaves undrawn, so no line is invented across an outage.
     """
 
-    def __init__(self, size: int = 60, *, gap_factor: float = 2.5) -> None:
+    def __init__(self, size: int = 60) -> None:
         if size < 1:
             raise ValueError(f"window size must be at least 1, got {size!r}")
         self.size = size
-        self.gap_factor = gap_factor
         self._samples: deque[Sample] = deque(maxlen=size)
 
     def __len__(self) -> int:
@@ -49,20 +49,20 @@ class SampleWindow:
         """The most recent sample, if any."""
         return self._samples[-1] if self._samples else None
 
-    def _is_break(self, before: Sample, after: Sample) -> bool:
-        if after["seq"] != before["seq"] + 1:
-            return True
-        return after["t"] - before["t"] > self.gap_factor * max(after["interval"], 1e-3)
-
     def columns(
         self, *getters: Callable[[Sample], float]
     ) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
-        """``x`` as datetime64[ms] and one row of ``y`` per getter, with NaN at every break."""
+        """``x`` as datetime64[ms] and one row of ``y`` per getter, with NaN at every break.
+
+        Breaks are judged by :func:`iostat_widget.gaps.is_gap` against one nominal interval, that
+        of the whole window; each NaN point sits midway between the samples it separates.
+        """
         times: list[float] = []
         rows: list[list[float]] = [[] for _ in getters]
+        nominal = nominal_interval(self._samples) if self._samples else 0.0
         previous: Sample | None = None
         for sample in self._samples:
-            if previous is not None and self._is_break(previous, sample):
+            if previous is not None and is_gap(previous, sample, nominal):
                 times.append((previous["t"] + sample["t"]) / 2)
                 for row in rows:
                     row.append(np.nan)

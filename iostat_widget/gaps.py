@@ -1,0 +1,70 @@
+"""Where a chart's line must break: the one rule, shared with the page's ``js/samples.js``.
+
+A window is a sequence of samples in arrival order. Its *nominal interval* is what the server
+was asked for: the lower median of the samples' ``interval`` fields (seconds), so one late
+sample, however long, cannot stretch the yardstick it is judged by. Between consecutive samples
+``prev`` and ``next`` there is a break when any of these holds:
+
+1. ``next.seq != prev.seq + 1``: samples were lost, or a restarted server numbers from 0 again;
+2. ``next.t <= prev.t``: the wall clock stepped back, or a restart;
+3. ``next.t - prev.t > GAP_INTERVALS * nominal``: too long between the two;
+4. ``next.interval > GAP_INTERVALS * nominal``: the sample's rates cover a stretch the server
+   could not sample (a frozen process, ``docker pause``, a suspended machine), even when ``t``
+   alone does not show it.
+
+``nominal`` is floored at :data:`MIN_NOMINAL` seconds. ``js/samples.js`` implements exactly this
+(``GAP_INTERVALS``, ``nominalInterval``, ``isGap``), and both are tested against the same
+sequences in ``tests/fixtures/gap_sequences.json``. Pure: no numpy, no asyncio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from .schema import Sample
+
+__all__ = ["GAP_INTERVALS", "MIN_NOMINAL", "breaks", "is_gap", "nominal_interval"]
+
+#: Consecutive samples further apart than this many nominal intervals have a break between them.
+GAP_INTERVALS: Final = 2.5
+#: Seconds; the least nominal interval a gap is judged against.
+MIN_NOMINAL: Final = 1e-3
+
+
+def nominal_interval(samples: Sequence[Sample]) -> float:
+    """The window's nominal interval in seconds: the lower median of its ``interval`` values.
+
+    Sorted ascending, the element at index ``(n - 1) // 2``, floored at :data:`MIN_NOMINAL`: a
+    late sample is rare, so the median is what the server was asked for, and the lower median
+    makes a two-sample window ``[1.0, 6.5]`` give ``1.0``. Raises ``ValueError`` for an empty
+    sequence (no samples, no interval).
+    """
+    if not samples:
+        raise ValueError("nominal interval of no samples")
+    intervals = sorted(sample["interval"] for sample in samples)
+    return max(intervals[(len(intervals) - 1) // 2], MIN_NOMINAL)
+
+
+def is_gap(prev: Sample, next: Sample, nominal: float) -> bool:
+    """True when a chart must break between ``prev`` and the sample after it, ``next``.
+
+    ``nominal`` (seconds, floored at :data:`MIN_NOMINAL`) is the window's
+    :func:`nominal_interval`; see the module docstring for the four clauses.
+    """
+    limit = GAP_INTERVALS * max(nominal, MIN_NOMINAL)
+    return (
+        next["seq"] != prev["seq"] + 1
+        or next["t"] <= prev["t"]
+        or next["t"] - prev["t"] > limit
+        or next["interval"] > limit
+    )
+
+
+def breaks(samples: Sequence[Sample]) -> list[int]:
+    """Indices ``i`` (ascending, ``0 < i < len(samples)``) with a break between ``samples[i - 1]``
+    and ``samples[i]``, judged against the nominal interval of the whole sequence."""
+    if len(samples) < 2:
+        return []
+    nominal = nominal_interval(samples)
+    return [i for i in range(1, len(samples)) if is_gap(samples[i - 1], samples[i], nominal)]

@@ -1,0 +1,223 @@
+"""Which devices' counters make a machine's totals: the kernel's block and network topology.
+
+The kernel counts one read through an LVM volume three times, on ``dm-0``, on the partition it
+sits on and on the disk; a container's download crosses ``eth0``, ``docker0`` and a ``veth``. A
+total that adds every device counts the same bytes several times. This module reads the topology
+the kernel publishes in sysfs, below an injectable ``root`` (as :mod:`.cgroup` does), and decides:
+
+- **Disks.** A block device is *stacked* when it sits on another device of the same reading: a
+  partition on its disk (``/sys/block/D/P/partition``), a device-mapper, md RAID or bcache device
+  on its ``slaves``, a loop device on its backing file (``/sys/block/loopN/loop/backing_file``:
+  the file's blocks are read from a disk that counts them). The total counts every device that is
+  not stacked, once.
+- **Network.** An interface is *physical* when ``/sys/class/net/IF/device`` exists (a PCI, USB,
+  virtio or Xen device behind it); bridges, veth, tun/tap, bond masters, VLANs, ifb and loopback
+  are virtual. The total counts the physical interfaces; in a network namespace without any (in a
+  container, ``eth0`` is itself a veth) it counts every interface but loopback.
+
+Without sysfs (another platform, a container without ``/sys``), names decide what they can: a
+partition is stacked when its disk (``sda`` of ``sda1``, ``nvme0n1`` of ``nvme0n1p2``) is in the
+reading, a loop device is stacked, and every interface but loopback counts. Reading the topology
+costs a few dozen small reads; :class:`TopologyCache` repeats them only when the set of device
+names changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Collection
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+__all__ = [
+    "BlockTopology",
+    "DeviceRoles",
+    "NetTopology",
+    "TopologyCache",
+    "block_roles",
+    "is_loopback_nic",
+    "net_roles",
+    "read_block_topology",
+    "read_net_topology",
+]
+
+_PARTITION_NAME: Final = re.compile(r"^(?P<disk>.+?\d)p\d+$|^(?P<plain>.*\D)\d+$")
+
+
+def is_loopback_nic(name: str) -> bool:
+    """The loopback interface carries this machine's talk to itself, not network traffic."""
+    return name == "lo" or name.startswith("lo0") or name == "Loopback Pseudo-Interface 1"
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _sysfs_name(name: str) -> str:
+    # /proc/diskstats says "cciss/c0d0" where sysfs says "cciss!c0d0".
+    return name.replace("/", "!")
+
+
+def _diskstats_name(name: str) -> str:
+    return name.replace("!", "/")
+
+
+@dataclass(frozen=True)
+class BlockTopology:
+    """What each block device sits on; ``stacked`` are those whose traffic another device counts.
+
+    ``below`` maps a device to the devices directly beneath it (a partition's disk, the slaves of
+    a device-mapper or md device; ``"file"`` for a loop device's backing file). ``from_sysfs`` is
+    False where names alone decided.
+    """
+
+    below: dict[str, frozenset[str]]
+    from_sysfs: bool
+
+    def stacked(self, names: Collection[str]) -> frozenset[str]:
+        """The devices of ``names`` that sit on another device of ``names`` or on a file."""
+        present = set(names)
+        return frozenset(
+            name
+            for name in present
+            if any(under == "file" or under in present for under in self.below.get(name, ()))
+        )
+
+    def counted(self, names: Collection[str]) -> list[str]:
+        """The devices of ``names`` a total adds up: every one that is not stacked, sorted."""
+        stacked = self.stacked(names)
+        return sorted(name for name in names if name not in stacked)
+
+
+def _by_names(names: Collection[str]) -> BlockTopology:
+    below: dict[str, frozenset[str]] = {}
+    present = set(names)
+    for name in present:
+        if re.fullmatch(r"loop\d+", name):
+            below[name] = frozenset({"file"})
+            continue
+        match = _PARTITION_NAME.match(name)
+        disk = match and (match.group("disk") or match.group("plain"))
+        if disk and disk in present:
+            below[name] = frozenset({disk})
+    return BlockTopology(below, from_sysfs=False)
+
+
+def read_block_topology(names: Collection[str], root: Path = Path("/")) -> BlockTopology:
+    """The stacking of the block devices ``names`` (as /proc/diskstats spells them).
+
+    Reads ``root/sys/block``: each whole device's ``slaves``, its partitions (subdirectories with
+    a ``partition`` file) and, for loop devices, ``loop/backing_file``. Falls back to names
+    (:func:`_by_names`) when ``root/sys/block`` cannot be listed. Never raises for a missing or
+    unreadable file: a device with no readable topology sits on nothing.
+    """
+    block = root / "sys" / "block"
+    entries = _listdir(block)
+    if not entries:
+        return _by_names(names)
+    below: dict[str, set[str]] = {}
+    for entry in entries:
+        device = _diskstats_name(entry)
+        slaves = {_diskstats_name(slave) for slave in _listdir(block / entry / "slaves")}
+        if slaves:
+            below.setdefault(device, set()).update(slaves)
+        if (block / entry / "loop" / "backing_file").is_file():
+            below.setdefault(device, set()).add("file")
+        for child in _listdir(block / entry):
+            if child.startswith(entry) and (block / entry / child / "partition").is_file():
+                partition = _diskstats_name(child)
+                below.setdefault(partition, set()).add(device)
+                for slave in _listdir(block / entry / child / "slaves"):  # rare, but possible
+                    below[partition].add(_diskstats_name(slave))
+    wanted = {_sysfs_name(name) for name in names} | set(names)
+    return BlockTopology(
+        {name: frozenset(under) for name, under in below.items() if name in wanted},
+        from_sysfs=True,
+    )
+
+
+@dataclass(frozen=True)
+class NetTopology:
+    """Which interfaces have a device behind them; ``None`` where sysfs could not tell."""
+
+    physical: frozenset[str] | None
+
+    def virtual(self, names: Collection[str]) -> frozenset[str]:
+        """Interfaces of ``names`` with no device behind them (loopback included)."""
+        if self.physical is None:
+            return frozenset(name for name in names if is_loopback_nic(name))
+        return frozenset(name for name in names if name not in self.physical)
+
+    def counted(self, names: Collection[str]) -> list[str]:
+        """The interfaces a total adds up, sorted: the physical ones, or where there is none,
+        every one but loopback."""
+        outside = [name for name in names if not is_loopback_nic(name)]
+        if self.physical is not None:
+            physical = [name for name in outside if name in self.physical]
+            if physical:
+                return sorted(physical)
+        return sorted(outside)
+
+
+def read_net_topology(names: Collection[str], root: Path = Path("/")) -> NetTopology:
+    """Which of ``names`` are physical: those with a ``root/sys/class/net/IF/device`` entry.
+
+    Where ``root/sys/class/net`` cannot be listed (another platform, no sysfs), nothing is known
+    and every interface but loopback counts.
+    """
+    net = root / "sys" / "class" / "net"
+    if not _listdir(net):
+        return NetTopology(None)
+    return NetTopology(frozenset(name for name in names if os.path.lexists(net / name / "device")))
+
+
+@dataclass(frozen=True)
+class DeviceRoles:
+    """One reading's devices sorted into those a total counts and those marked in the detail
+    stream (``stacked`` disks, ``virtual`` interfaces)."""
+
+    counted: frozenset[str]
+    marked: frozenset[str]
+
+
+class TopologyCache:
+    """Sorts device names into :class:`DeviceRoles`, calling ``read(names)`` again only when the
+    set of names changes.
+
+    Devices come and go rarely (a disk attached, a container started); reading sysfs every tick
+    would cost more than the counters themselves.
+    """
+
+    def __init__(self, read: Callable[[frozenset[str]], DeviceRoles]) -> None:
+        self._read = read
+        self._names: frozenset[str] | None = None
+        self._roles = DeviceRoles(frozenset(), frozenset())
+        self.reads = 0  #: how many times the topology was read
+
+    def get(self, names: Collection[str]) -> DeviceRoles:
+        """The roles of ``names``, read afresh when they differ from the last call's."""
+        if not isinstance(names, AbstractSet):  # a dict's keys are a set already
+            names = frozenset(names)
+        if self._names is None or self._names != names:
+            self._names = frozenset(names)
+            self._roles = self._read(self._names)
+            self.reads += 1
+        return self._roles
+
+
+def block_roles(names: frozenset[str], root: Path = Path("/")) -> DeviceRoles:
+    """Disks a total counts (not stacked) and those marked ``stacked``, read below ``root``."""
+    topology = read_block_topology(names, root)
+    return DeviceRoles(frozenset(topology.counted(names)), topology.stacked(names))
+
+
+def net_roles(names: frozenset[str], root: Path = Path("/")) -> DeviceRoles:
+    """Interfaces a total counts and those marked ``virtual``, read below ``root``."""
+    topology = read_net_topology(names, root)
+    return DeviceRoles(frozenset(topology.counted(names)), topology.virtual(names))
