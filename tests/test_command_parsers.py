@@ -19,6 +19,9 @@ from iostat_widget.sources.command_parsers import (
     SysstatIostatParser,
     VmstatParser,
 )
+from iostat_widget.sources.topology import block_roles
+
+from .machine_shapes import block_device, loop_device
 
 OUTPUTS = Path(__file__).parent / "fixtures" / "command_output"
 MEM_TOTAL = 24684084 * 1024  # the capturing machine's MemTotal, in bytes
@@ -261,3 +264,24 @@ def test_junk_between_reports_is_counted_and_changes_no_reading(junk: list[str])
     parser = IostatParser()
     assert run(parser, noisy) == run(IostatParser(), lines)
     assert parser.garbage == len(junk) * lines.count("")
+
+
+def test_sysstat_totals_follow_the_machines_topology_like_the_psutil_sampler(
+    tmp_path: Path,
+) -> None:
+    # An LVM volume dm-0 on sda2, zram swap, and a snap's loop device on a file: 100 MiB read
+    # through the volume, 1 MiB swapped out to zram, 1 MiB read from the snap.
+    block_device(tmp_path, "sda", partitions=("sda1", "sda2"))
+    block_device(tmp_path, "dm-0", slaves=("sda2",))
+    block_device(tmp_path, "zram0")
+    loop_device(tmp_path, "loop4", "/var/lib/snapd/snaps/core.snap")
+    rows = {"sda": 103424, "sda2": 102400, "dm-0": 102400, "zram0": 0, "loop4": 1024}
+    writes = {"zram0": 1024}
+    report = ["avg-cpu:  %user   %nice %system %iowait  %steal   %idle"]
+    report += ["          10.00    0.00    5.00    0.00    0.00   85.00", ""]
+    report += ["Device             tps    kB_read/s    kB_wrtn/s    kB_read    kB_wrtn"]
+    report += [f"{n:<12} 1.00 {r:.2f} {writes.get(n, 0):.2f} 0 0" for n, r in rows.items()]
+    report += [""]
+    parser = IostatParser(skip_first=False, roles=lambda names: block_roles(names, tmp_path))
+    [reading] = run(parser, report)
+    assert disk(reading) == (101 * 1024 * 1024, 1024 * 1024)  # sda (with loop4's file), zram0

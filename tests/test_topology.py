@@ -86,7 +86,9 @@ def test_sysfs_names_with_a_bang_match_diskstats_names_with_a_slash(tmp_path: Pa
         (["vda", "loop0", "loop12", "zram0"], ["vda", "zram0"]),
         (["mmcblk0", "mmcblk0p1"], ["mmcblk0"]),
         (["sda1"], ["sda1"]),  # a partition whose disk is not listed is all there is
-        (["dm-0", "md127"], ["dm-0", "md127"]),
+        (["dm-0", "md127"], ["dm-0", "md127"]),  # nothing listed beneath them: they count
+        (["sda", "sda2", "dm-0"], ["sda"]),  # an LVM volume on sda2
+        (["sda", "sdb", "md0", "md0p1", "dm-3", "bcache0"], ["sda", "sdb"]),
     ],
 )
 def test_without_sysfs_names_decide(tmp_path: Path, names: list[str], counted: list[str]) -> None:

@@ -12,8 +12,9 @@ Formats understood:
   then a ``Device`` block (``Device:`` before sysstat 11) of one row per disk. Throughput comes
   from whichever column the version prints: ``rkB/s``/``wkB/s`` (``-x``), ``kB_read/s``/
   ``kB_wrtn/s``, their ``MB`` forms, or 512-byte ``rsec/s``/``Blk_read/s``; ``r/s``/``w/s`` give
-  IOPS. Partitions of a listed disk and stacked devices (``dm-*``, ``md*``, ``loop*``, ``ram*``,
-  ``zram*``) are left out of the totals: their I/O is also counted on the disk below.
+  IOPS. The totals count the devices the psutil sampler counts (:mod:`.topology`): a partition,
+  device-mapper, md, bcache or file-backed loop device is left out, its I/O being counted on the
+  device beneath it (decided from sysfs under ``serve``, from the names alone otherwise).
 * BSD/macOS ``iostat -w 1``: a group header (``disk0 cpu load average``), a column header
   (``KB/t tps MB/s us sy id 1m 5m 15m``), then one values line per interval. Its ``MB/s`` mixes
   reads and writes, which a sample keeps apart, so the reading has CPU only.
@@ -44,7 +45,8 @@ from .report_parsing import (
     cpu_shares,
     parse_numbers,
 )
-from .sysstat_parser import SysstatIostatParser
+from .sysstat_parser import Roles, SysstatIostatParser
+from .topology import name_roles
 
 __all__ = [
     "BsdIostatParser",
@@ -153,10 +155,15 @@ class VmstatParser(CommandParser):
 
 
 class IostatParser:
-    """Either ``iostat``: sysstat's or BSD's, as the first header it recognises tells."""
+    """Either ``iostat``: sysstat's or BSD's, as the first header it recognises tells.
 
-    def __init__(self, *, skip_first: bool = True) -> None:
+    ``roles`` decides which of sysstat's listed devices the disk total counts (see
+    :class:`SysstatIostatParser`).
+    """
+
+    def __init__(self, *, skip_first: bool = True, roles: Roles = name_roles) -> None:
         self.skip_first = skip_first
+        self.roles = roles
         self.inner: CommandParser | None = None
         self._early_garbage = 0
 
@@ -175,7 +182,7 @@ class IostatParser:
         if self.inner is None:
             text = line.strip()
             if text.startswith(("avg-cpu:", "Device", '{"sysstat"')) or BANNER.match(text):
-                self.inner = SysstatIostatParser(skip_first=self.skip_first)
+                self.inner = SysstatIostatParser(skip_first=self.skip_first, roles=self.roles)
             elif "KB/t" in text.split() or text.split()[:1] == ["us"]:
                 self.inner = BsdIostatParser(skip_first=self.skip_first)
             elif "cpu" in text.split():

@@ -29,6 +29,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Final
 
 import psutil
@@ -38,6 +39,7 @@ from .child import ChildProcess
 from .command_parsers import IostatParser, LineParser, Reading, VmstatParser
 from .lines import Piece
 from .psutil_sampler import NoReading, iso_date
+from .topology import TopologyCache, block_roles
 
 __all__ = [
     "COMMAND_SOURCES",
@@ -225,7 +227,9 @@ def command_sampler(
     skip_first = not _skips_first_itself(command)
     factory: Callable[[], LineParser]
     if source == "iostat":
-        factory = lambda: IostatParser(skip_first=skip_first)  # noqa: E731
+        # One topology for the server's life, read again when iostat's device list changes.
+        roles = TopologyCache(lambda names: block_roles(names, Path("/"))).get
+        factory = lambda: IostatParser(skip_first=skip_first, roles=roles)  # noqa: E731
     elif source == "vmstat":
         total = float(psutil.virtual_memory().total)
         factory = lambda: VmstatParser(mem_total_bytes=total, skip_first=skip_first)  # noqa: E731

@@ -20,7 +20,7 @@ from .topology import is_loopback_nic
 __all__ = ["DiskCounters", "NicCounters", "disk_figures", "net_figures"]
 
 
-#: The kernel counts a disk's bytes as 512-byte sectors in a word: bytes wrap at 512 times the word's top.
+#: The kernel counts a disk's bytes in 512-byte sectors held in a word: they wrap at 512 words.
 _SECTOR_TOPS: Final = tuple(512 * top for top in WORD_TOPS)
 _DISK_TOPS: Final = (_SECTOR_TOPS, _SECTOR_TOPS, WORD_TOPS, WORD_TOPS)
 _NIC_TOPS: Final = (WORD_TOPS, WORD_TOPS)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final
 
 from ..schema import CpuPercent, DiskRates
@@ -23,6 +23,7 @@ from .report_parsing import (
     cpu_shares,
     parse_numbers,
 )
+from .topology import DeviceRoles, name_roles
 
 __all__ = ["SysstatIostatParser"]
 
@@ -30,14 +31,8 @@ _READ_COLUMNS: Final = {"rkB/s": KIB, "kB_read/s": KIB, "rMB/s": MIB, "MB_read/s
 _READ_COLUMNS_512: Final = {"rsec/s": 512.0, "Blk_read/s": 512.0}
 _WRITE_COLUMNS: Final = {"wkB/s": KIB, "kB_wrtn/s": KIB, "wMB/s": MIB, "MB_wrtn/s": MIB}
 _WRITE_COLUMNS_512: Final = {"wsec/s": 512.0, "Blk_wrtn/s": 512.0}
-_STACKED: Final = ("dm-", "md", "loop", "ram", "zram")
-
-
-def _is_partition(name: str, disk: str) -> bool:
-    rest = name[len(disk) :] if name.startswith(disk) else ""
-    if disk[-1:].isdigit():  # nvme0n1 -> nvme0n1p1
-        rest = rest[1:] if rest.startswith("p") else ""
-    return rest.isascii() and rest.isdigit()
+#: Sorts a report's device names into those a total counts and stacked ones.
+Roles = Callable[[frozenset[str]], DeviceRoles]
 
 
 def _column_rate(
@@ -51,29 +46,32 @@ def _column_rate(
 
 
 class _Devices:
-    """Totals of one ``Device`` block."""
+    """One ``Device`` block: each device's row, totalled over the devices the roles count (the
+    same rule as the psutil sampler's: a partition, device-mapper, md, bcache or file-backed
+    loop device is counted on the device beneath it)."""
 
     def __init__(self) -> None:
-        self.read = self.write = self.reads = self.writes = 0.0
-        self.has_iops = False
-        self.names: list[str] = []
+        self.rows: dict[str, Mapping[str, float]] = {}
 
     def add(self, name: str, row: Mapping[str, float]) -> None:
-        if name.startswith(_STACKED) or any(_is_partition(name, disk) for disk in self.names):
-            return
-        self.names.append(name)
-        self.read += _column_rate(row, _READ_COLUMNS, _READ_COLUMNS_512)
-        self.write += _column_rate(row, _WRITE_COLUMNS, _WRITE_COLUMNS_512)
-        if "r/s" in row and "w/s" in row:
-            self.has_iops = True
-            self.reads += row["r/s"]
-            self.writes += row["w/s"]
+        self.rows[name] = row
 
-    def rates(self) -> DiskRates:
-        rates = DiskRates(read_bps=byte_rate(self.read), write_bps=byte_rate(self.write))
-        if self.has_iops:
-            rates["read_iops"] = rounded(self.reads, 2)
-            rates["write_iops"] = rounded(self.writes, 2)
+    def rates(self, roles: Roles) -> DiskRates:
+        counted = roles(frozenset(self.rows)).counted
+        read = write = reads = writes = 0.0
+        has_iops = False
+        for name in sorted(counted):
+            row = self.rows[name]
+            read += _column_rate(row, _READ_COLUMNS, _READ_COLUMNS_512)
+            write += _column_rate(row, _WRITE_COLUMNS, _WRITE_COLUMNS_512)
+            if "r/s" in row and "w/s" in row:
+                has_iops = True
+                reads += row["r/s"]
+                writes += row["w/s"]
+        rates = DiskRates(read_bps=byte_rate(read), write_bps=byte_rate(write))
+        if has_iops:
+            rates["read_iops"] = rounded(reads, 2)
+            rates["write_iops"] = rounded(writes, 2)
         return rates
 
 
@@ -93,10 +91,15 @@ def _json_numbers(text: str) -> dict[str, float | str]:
 
 
 class SysstatIostatParser(CommandParser):
-    """sysstat's ``iostat`` (text or ``-o JSON``): CPU shares and disk totals per report."""
+    """sysstat's ``iostat`` (text or ``-o JSON``): CPU shares and disk totals per report.
 
-    def __init__(self, *, skip_first: bool = True) -> None:
+    ``roles`` decides which listed devices the disk total counts (default: by their names; the
+    ``--source iostat`` sampler passes the machine's sysfs topology).
+    """
+
+    def __init__(self, *, skip_first: bool = True, roles: Roles = name_roles) -> None:
         super().__init__(skip_first=skip_first)
+        self._roles = roles
         self._cpu_columns: list[str] | None = None  # after "avg-cpu:", the values come next
         self._device_columns: list[str] | None = None  # inside a text Device block
         self._in_devices = False
@@ -198,4 +201,5 @@ class SysstatIostatParser(CommandParser):
         self._cpu, self._devices, self._in_devices = None, None, False
         if cpu is None and devices is None:
             return None
-        return self._report(Reading(cpu=cpu, disk=devices.rates() if devices else None))
+        disk = devices.rates(self._roles) if devices else None
+        return self._report(Reading(cpu=cpu, disk=disk))

@@ -17,7 +17,8 @@ the kernel publishes in sysfs, below an injectable ``root`` (as :mod:`.cgroup` d
 
 Without sysfs (another platform, a container without ``/sys``), names decide what they can: a
 partition is stacked when its disk (``sda`` of ``sda1``, ``nvme0n1`` of ``nvme0n1p2``) is in the
-reading, a loop device is stacked, and every interface but loopback counts. Reading the topology
+reading, a device-mapper, md, bcache or loop device is stacked on the others, and every interface
+but loopback counts. Reading the topology
 costs a few dozen small reads; :class:`TopologyCache` repeats them only when the set of device
 names changes.
 """
@@ -39,6 +40,7 @@ __all__ = [
     "TopologyCache",
     "block_roles",
     "is_loopback_nic",
+    "name_roles",
     "net_roles",
     "read_block_topology",
     "read_net_topology",
@@ -95,16 +97,24 @@ class BlockTopology:
         return sorted(name for name in names if name not in stacked)
 
 
+#: Kinds of device that always sit on others: device-mapper, md RAID, bcache, loop (on a file).
+_STACKED_KINDS: Final = re.compile(r"^(dm-\d+|md\d+|md_d\d+|bcache\d+|loop\d+)$")
+
+
 def _by_names(names: Collection[str]) -> BlockTopology:
+    """Stacking guessed from names alone: a partition sits on its disk when that is listed; a
+    device-mapper, md, bcache or loop device sits on the other devices listed (or a file)."""
     below: dict[str, frozenset[str]] = {}
     present = set(names)
+    base = frozenset(name for name in present if not _STACKED_KINDS.match(name))
     for name in present:
-        if re.fullmatch(r"loop\d+", name):
-            below[name] = frozenset({"file"})
-            continue
         match = _PARTITION_NAME.match(name)
         disk = match and (match.group("disk") or match.group("plain"))
-        if disk and disk in present:
+        if name.startswith("loop") and _STACKED_KINDS.match(name):
+            below[name] = frozenset({"file"})
+        elif _STACKED_KINDS.match(name):
+            below[name] = base  # none listed: it is all there is, and counts
+        elif disk and disk in present:
             below[name] = frozenset({disk})
     return BlockTopology(below, from_sysfs=False)
 
@@ -209,6 +219,13 @@ class TopologyCache:
             self._roles = self._read(self._names)
             self.reads += 1
         return self._roles
+
+
+def name_roles(names: frozenset[str]) -> DeviceRoles:
+    """Disks a total counts and those marked ``stacked``, from the names alone (no sysfs): for
+    a report that names devices, such as iostat's, where nothing else is known."""
+    topology = _by_names(names)
+    return DeviceRoles(frozenset(topology.counted(names)), topology.stacked(names))
 
 
 def block_roles(names: frozenset[str], root: Path = Path("/")) -> DeviceRoles:
