@@ -1,9 +1,11 @@
 """Where a chart's line must break: the one rule, shared with the page's ``js/samples.js``.
 
-A window is a sequence of samples in arrival order. Its *nominal interval* is what the server
-was asked for: the lower median of the samples' ``interval`` fields (seconds), so one late
-sample, however long, cannot stretch the yardstick it is judged by. Between consecutive samples
-``prev`` and ``next`` there is a break when any of these holds:
+A window is a sequence of samples in arrival order; a *run* is a stretch of it from one server
+run, which ends where ``seq`` goes down (a restarted server numbers from 0, perhaps at another
+interval). A run's *nominal interval* is what its server was asked for: the lower median of its
+samples' ``interval`` fields (seconds), so one late sample, however long, cannot stretch the
+yardstick it is judged by. Between consecutive samples ``prev`` and ``next`` there is a break
+when any of these holds, ``nominal`` being that of ``next``'s run:
 
 1. ``next.seq != prev.seq + 1``: samples were lost, or a restarted server numbers from 0 again;
 2. ``next.t <= prev.t``: the wall clock stepped back, or a restart;
@@ -24,7 +26,14 @@ from typing import Final
 
 from .schema import Sample
 
-__all__ = ["GAP_INTERVALS", "MIN_NOMINAL", "breaks", "is_gap", "nominal_interval"]
+__all__ = [
+    "GAP_INTERVALS",
+    "MIN_NOMINAL",
+    "breaks",
+    "is_gap",
+    "nominal_interval",
+    "nominal_intervals",
+]
 
 #: Consecutive samples further apart than this many nominal intervals have a break between them.
 GAP_INTERVALS: Final = 2.5
@@ -49,8 +58,8 @@ def nominal_interval(samples: Sequence[Sample]) -> float:
 def is_gap(prev: Sample, next: Sample, nominal: float) -> bool:
     """True when a chart must break between ``prev`` and the sample after it, ``next``.
 
-    ``nominal`` (seconds, floored at :data:`MIN_NOMINAL`) is the window's
-    :func:`nominal_interval`; see the module docstring for the four clauses.
+    ``nominal`` (seconds, floored at :data:`MIN_NOMINAL`) is that of ``next``'s run
+    (:func:`nominal_intervals`); see the module docstring for the four clauses.
     """
     limit = GAP_INTERVALS * max(nominal, MIN_NOMINAL)
     return (
@@ -61,10 +70,21 @@ def is_gap(prev: Sample, next: Sample, nominal: float) -> bool:
     )
 
 
+def nominal_intervals(samples: Sequence[Sample]) -> list[float]:
+    """The nominal interval each sample is judged by: that of its run (a stretch from one
+    server run, ended where ``seq`` goes down), as :func:`nominal_interval` computes it."""
+    ordered = list(samples)  # a deque does not slice
+    nominals: list[float] = []
+    start = 0
+    for end in range(1, len(ordered) + 1):
+        if end == len(ordered) or ordered[end]["seq"] <= ordered[end - 1]["seq"]:
+            nominals += [nominal_interval(ordered[start:end])] * (end - start)
+            start = end
+    return nominals
+
+
 def breaks(samples: Sequence[Sample]) -> list[int]:
     """Indices ``i`` (ascending, ``0 < i < len(samples)``) with a break between ``samples[i - 1]``
-    and ``samples[i]``, judged against the nominal interval of the whole sequence."""
-    if len(samples) < 2:
-        return []
-    nominal = nominal_interval(samples)
-    return [i for i in range(1, len(samples)) if is_gap(samples[i - 1], samples[i], nominal)]
+    and ``samples[i]``, each judged against the nominal interval of ``samples[i]``'s run."""
+    nominals = nominal_intervals(samples)
+    return [i for i in range(1, len(samples)) if is_gap(samples[i - 1], samples[i], nominals[i])]

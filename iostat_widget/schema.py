@@ -31,13 +31,14 @@ __all__ = [
     "validate_sample",
 ]
 
-#: A sample is ~200 bytes; anything far larger is not a sample and is refused unread.
-MAX_MESSAGE_BYTES: Final = 64 * 1024
+#: A lean sample is ~240 bytes; a detail sample of a host with a thousand busy disks and paths
+#: (a SAN host) about 100 KB. Anything far larger is not a sample and is refused unread.
+MAX_MESSAGE_BYTES: Final = 1024 * 1024
 
 _PERCENT_SLACK: Final = 0.5  # counters sampled a tick apart can overshoot 100 % by rounding
 _MAX_RATE: Final = 1e15  # bytes/s; a petabyte per second is not a real disk or NIC
 _MAX_HOST: Final = 255  # longest DNS name
-_MAX_DEVICES: Final = 1024  # disks or interfaces in one sample's detail
+_MAX_DEVICES: Final = 8192  # disks or interfaces in one sample's detail (SAN hosts: thousands)
 _MAX_DEVICE_NAME: Final = 64
 #: The per-device detail: only in the detail stream (``/iostat?detail=1``).
 DETAIL_KEYS: Final = ("disks", "nics")

@@ -13,7 +13,7 @@ import {
   formatRate,
   formatTime,
   isGap,
-  nominalInterval,
+  nominalIntervals,
 } from "./samples.js";
 
 const TABLE_ROWS = 10;
@@ -73,7 +73,7 @@ class Host {
       added = true;
       const sample = this.samples.newest;
       const lag = now - sample.t;
-      const nominal = nominalInterval(this.samples.samples);
+      const nominal = nominalIntervals(this.samples.samples).at(-1);
       const fresh = this.offset === null || (previous !== null && isGap(previous, sample, nominal));
       this.offset = fresh ? lag : Math.min(this.offset, lag);
     }

@@ -62,6 +62,23 @@ export function nominalInterval(samples) {
 }
 
 /**
+ * The nominal interval each sample is judged by: that of its run (a stretch from one server
+ * run, ended where seq goes down: a restarted server, perhaps at another interval).
+ */
+export function nominalIntervals(samples) {
+  const nominals = [];
+  let start = 0;
+  for (let end = 1; end <= samples.length; end++) {
+    if (end === samples.length || samples[end].seq <= samples[end - 1].seq) {
+      const nominal = nominalInterval(samples.slice(start, end));
+      for (let i = start; i < end; i++) nominals.push(nominal);
+      start = end;
+    }
+  }
+  return nominals;
+}
+
+/**
  * True when `next` does not directly follow `prev`, judged against the window's `nominal`
  * interval (seconds, floored at MIN_NOMINAL): a lost sample or a new server (seq not +1), a clock
  * stepped back (t not later), too long between them, or a sample whose rates cover a pause
@@ -133,11 +150,10 @@ export class SampleWindow {
   /** The samples split into runs without gaps, oldest first: each run is drawn as one shape. */
   runs() {
     const runs = [];
-    if (!this.samples.length) return runs;
-    const nominal = nominalInterval(this.samples);
+    const nominals = nominalIntervals(this.samples);
     let run = [];
-    for (const sample of this.samples) {
-      if (run.length && isGap(run[run.length - 1], sample, nominal)) {
+    for (const [i, sample] of this.samples.entries()) {
+      if (run.length && isGap(run[run.length - 1], sample, nominals[i])) {
         runs.push(run);
         run = [];
       }

@@ -128,13 +128,34 @@ def loop_device(root: Path, name: str, backing_file: str | None) -> None:
         touch(root / "sys/block" / name / "loop/backing_file", backing_file + "\n")
 
 
-def interface(root: Path, name: str, *, physical: bool) -> None:
-    """/sys/class/net/NAME, with a ``device`` entry when a real device is behind it."""
+def interface(
+    root: Path,
+    name: str,
+    *,
+    physical: bool,
+    master: str | None = None,
+    kind: int = 1,
+    bridge: bool = False,
+    tun: bool = False,
+    lower: str | None = None,
+) -> None:
+    """/sys/class/net/NAME, with a ``device`` entry when a real device is behind it, a ``master``
+    link (a bridge or bond port), ``type`` (1: Ethernet; 65534: WireGuard, tun), a ``bridge/``
+    directory, ``tun_flags`` and a ``lower_*`` link (a VLAN or macvlan on ``lower``)."""
     base = root / "sys/class/net" / name
     base.mkdir(parents=True, exist_ok=True)
     touch(base / "operstate", "up\n")
+    touch(base / "type", f"{kind}\n")
     if physical:
         (base / "device").mkdir()
+    if master is not None:
+        (base / "master").symlink_to(f"../{master}")
+    if bridge:
+        (base / "bridge").mkdir()
+    if tun:
+        touch(base / "tun_flags", "0x1002\n")
+    if lower is not None:
+        (base / f"lower_{lower}").symlink_to(f"../{lower}")
 
 
 def disk_io(read_bytes: int = 0, write_bytes: int = 0) -> DiskIo:

@@ -365,3 +365,11 @@ def test_v1_cpuset_mount_and_garbled_cpuset_file(tmp_path: Path) -> None:
     reading = read_cgroup(tmp_path, {})
     assert reading is not None and reading.cpu_limit == 2.0
     assert any("cpuset.effective_cpus" in problem for problem in reading.problems)
+
+
+def test_cpus_of_a_cpuset_that_are_offline_do_no_work(tmp_path: Path) -> None:
+    v1_tree(tmp_path, quota="-1\n")
+    write(tmp_path, "sys/devices/system/cpu/online", "0-3\n")
+    write(tmp_path, "sys/fs/cgroup/cpuset/cpuset.effective_cpus", "2-5\n")  # 4 and 5 offline
+    reading = read_cgroup(tmp_path, {})
+    assert reading is not None and reading.cpu_limit == 2.0

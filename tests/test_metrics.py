@@ -162,3 +162,24 @@ async def test_per_device_series_carry_the_stacked_and_virtual_marks() -> None:
         )
     nic = {**key, "device": "eth0", "virtual": "false"}
     assert value(points, "iostat_device_net_bytes_per_second", direction="rx", **nic) == 100 * seq
+
+
+class ManyDisks(SyntheticSampler):
+    """A host with more disks than a detail message could carry before."""
+
+    def sample(self, seq: int) -> Sample:
+        sample = super().sample(seq)
+        rates = {"read_bps": 1.0, "write_bps": 2.0, "read_iops": 0, "write_iops": 0}
+        sample["disks"] = {f"sd{n:04d}": dict(rates) for n in range(3000)}  # type: ignore[misc]
+        return sample
+
+
+async def test_a_host_with_thousands_of_disks_keeps_its_totals_in_metrics() -> None:
+    sampler = ManyDisks(host="san-1", interval=FAST, clock=lambda: T0)
+    async with Server("127.0.0.1", 0, interval=FAST, sampler=sampler, linger=0.2) as server:
+        _, _, body = await scrape(server.port)
+    points = series(body)
+    key = {"host": "san-1", "scope": "host"}
+    assert value(points, "iostat_cpu_percent", mode="us", **key) >= 0
+    sda = {**key, "device": "sd2999", "stacked": "false", "direction": "write"}
+    assert value(points, "iostat_device_disk_bytes_per_second", **sda) == 2.0

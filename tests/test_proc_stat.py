@@ -86,3 +86,13 @@ def test_a_cpu_going_offline_and_back_changes_no_share(tmp_path: Path) -> None:
     stat.write({"cpu0": (1175, 0, 9125), "cpu1": (1000, 0, 140)}, 9125 + 140)
     third = validate_sample(sampler.sample(2))
     assert third["cpu"]["us"] == 50 and third["cpu"]["id"] == 50  # both counted again
+
+
+def test_a_field_stepping_back_a_tick_is_no_time() -> None:
+    # The kernel documents that iowait can go down; NO_HZ idle can too.
+    before = {"cpu0": {"user": 100.0, "idle": 300.0, "iowait": 300.0}}
+    after = {"cpu0": {"user": 100.5, "idle": 300.5, "iowait": 299.99}}
+    shares = per_cpu_percent(before, after)
+    assert shares["us"] == pytest.approx(50.0) and shares["wa"] == 0.0
+    busy = {"cpu0": {"user": 101.0, "idle": 299.99, "iowait": 300.0}}
+    assert per_cpu_percent(before, busy)["us"] == pytest.approx(100.0)

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from iostat_widget.schema import Sample, validate_sample
-from iostat_widget.sources.psutil_sampler import PsutilSampler
+from iostat_widget.schema import Sample, decode_sample, encode_sample, validate_sample
+from iostat_widget.sources.psutil_sampler import NoReading, PsutilSampler
 
 from .machine_shapes import (
     FakeCounters,
+    GiB,
     MiB,
     NicIo,
     block_device,
@@ -253,3 +254,92 @@ def test_a_tighter_quota_still_wins_over_the_cpuset(tmp_path: Path) -> None:
         sampler_for(tmp_path, FakeCounters(cpus=16)), lambda: busy_cgroup(leaf, 0.25)
     )
     assert sample["cpu"]["us"] == 50
+
+
+def test_no_time_passed_is_no_reading_and_loses_nothing(tmp_path: Path) -> None:
+    block_device(tmp_path, "sda")
+    fake = FakeCounters(disks={"sda": disk_io()})
+    elapsed = iter([10.0, 10.0, 12.0])  # the second reading comes at the same instant
+    sampler = PsutilSampler(
+        clock=lambda: 1_800_000_000.0,
+        elapsed_clock=lambda: next(elapsed),
+        root=tmp_path,
+        environ={},
+        counters=fake,
+    )
+    sampler.prime()
+    fake.read(["sda"], 4 * MiB)
+    with pytest.raises(NoReading):
+        sampler.sample(0)
+    sample = sampler.sample(0)  # 2 s after the baseline, which was kept
+    assert sample["interval"] == 2.0 and sample["disk"]["read_bps"] == 2 * MiB
+
+
+def test_a_loop_device_bound_to_a_file_after_start_is_stacked_once_it_moves(
+    tmp_path: Path,
+) -> None:
+    block_device(tmp_path, "vda")
+    block_device(tmp_path, "loop0")  # listed, unbound, all zeros
+    fake = FakeCounters(disks={"vda": disk_io(GiB), "loop0": disk_io()})
+    sampler = sampler_for(tmp_path, fake)
+    sampler.prime()
+    fake.read(["vda"], MiB)
+    assert sampler.sample(0)["disk"]["read_bps"] == MiB
+    touch(tmp_path / "sys/block/loop0/loop/backing_file", "/var/lib/snapd/snaps/x.snap\n")
+    fake.read(["loop0", "vda"], 2 * MiB)  # `mount -o loop`, then a read through it
+    sample = sampler.sample(1)
+    assert sample["disk"]["read_bps"] == 2 * MiB
+    assert sample["disks"]["loop0"]["stacked"] is True
+
+
+def test_a_zfs_volume_counts_on_its_pools_disks(tmp_path: Path) -> None:
+    for disk in ("sda", "sdb"):
+        block_device(tmp_path, disk, partitions=(f"{disk}1",))
+    block_device(tmp_path, "zd0")  # a VM's disk on a mirrored pool: sysfs names no slaves
+    fake = FakeCounters(disks={n: disk_io() for n in ("sda", "sda1", "sdb", "sdb1", "zd0")})
+
+    def write_to_the_volume() -> None:
+        fake.write(["zd0"], 10 * MiB)
+        fake.write(["sda1", "sda", "sdb1", "sdb"], 10 * MiB)
+
+    sample = one_interval(sampler_for(tmp_path, fake), write_to_the_volume)
+    assert sample["disk"]["write_bps"] == 20 * MiB
+    assert sample["disks"]["zd0"]["stacked"] is True
+
+
+def test_a_san_host_with_a_thousand_paths_fits_the_wire(tmp_path: Path) -> None:
+    # 210 LUNs, each over 4 paths under one multipath device: 1,050 busy block devices.
+    names: list[str] = []
+    for lun in range(210):
+        paths = [f"sd{lun:03d}{path}" for path in "abcd"]
+        for name in paths:
+            block_device(tmp_path, name)
+        block_device(tmp_path, f"dm-{lun}", slaves=paths)
+        names += [*paths, f"dm-{lun}"]
+    fake = FakeCounters(disks={name: disk_io(MiB, MiB) for name in names})
+
+    def busy() -> None:
+        for lun in range(210):
+            fake.read([f"sd{lun:03d}a", f"dm-{lun}"], MiB)
+
+    sample = one_interval(sampler_for(tmp_path, fake), busy)
+    assert sample["disk"]["read_bps"] == 210 * MiB  # each read once, on its path
+    assert decode_sample(encode_sample(sample)) == sample  # the detail stream carries it whole
+
+
+@pytest.mark.parametrize("head_counts", [True, False])
+def test_nvme_multipath_paths_count_once(tmp_path: Path, head_counts: bool) -> None:
+    # Native NVMe multipath: the head nvme0n1 and its two hidden paths. A recent kernel counts
+    # I/O on the head and on the path it took; an older one on the path alone.
+    for name in ("nvme0n1", "nvme0c0n1", "nvme0c1n1"):
+        block_device(tmp_path, name)
+    fake = FakeCounters(disks={n: disk_io() for n in ("nvme0n1", "nvme0c0n1", "nvme0c1n1")})
+
+    def read_both_paths() -> None:
+        fake.read(["nvme0c0n1"], MiB)
+        fake.read(["nvme0c1n1"], MiB)
+        if head_counts:
+            fake.read(["nvme0n1"], 2 * MiB)
+
+    sample = one_interval(sampler_for(tmp_path, fake), read_both_paths)
+    assert sample["disk"]["read_bps"] == 2 * MiB

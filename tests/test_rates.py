@@ -83,6 +83,7 @@ def test_platform_without_linux_fields() -> None:
         (2.0**32 - 100, 400.0, 1.0, 500.0),  # a 32-bit counter wrapped
         (2.0**64 - 4096, 904.0, 2.0, 2500.0),  # a 64-bit counter wrapped
         (3e12, 10.0, 1.0, 10.0),  # above 32 bits, far from 64: reset
+        (3e9, 5000.0, 1.0, 5000.0),  # a tun device re-created: a wrap would be 1.3 GB in 1 s
         (0.0, 100.0, 0.0, 0.0),  # no time passed
         (0.0, 100.0, -1.0, 0.0),  # no time passed (a clock that stepped back)
     ],
@@ -93,6 +94,8 @@ def test_counter_rate(prev: float, cur: float, seconds: float, rate: float) -> N
 
 def test_counter_delta_reads_a_drop_far_from_the_top_as_a_reset() -> None:
     assert counter_delta(1e9, 5000.0) == 5000.0  # 32 bits, but a wrap would be 3.3 GB: reset
+    usb = 1.5 * 2**40  # a USB disk re-plugged: its byte counter starts again
+    assert counter_delta(usb, 2.0**20, (512 * 2.0**32,)) == 2.0**20
     assert counter_delta(2.0**32 - 1, 0.0) == 1.0
     assert counter_delta(7.0, 7.0) == 0.0
 

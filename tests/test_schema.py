@@ -168,7 +168,7 @@ def test_device_detail_is_checked() -> None:
         {"disks": {"sda": "fast"}},
         {"disks": {"sda": {"read_bps": -1, "write_bps": 0, "read_iops": 0, "write_iops": 0}}},
         {"nics": {"eth0": {"rx_bps": math.nan, "tx_bps": 0}}},
-        {"nics": {f"n{i}": {"rx_bps": 0, "tx_bps": 0} for i in range(2000)}},
+        {"nics": {f"n{i}": {"rx_bps": 0, "tx_bps": 0} for i in range(9000)}},  # over 8,192
     ):
         with pytest.raises(SampleError, match=r"disks|nics"):
             validate_sample({**GOOD, **junk})

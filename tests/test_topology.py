@@ -168,3 +168,42 @@ def test_roles_of_an_lvm_machine_and_a_docker_host(tmp_path: Path) -> None:
     interface(tmp_path, "docker0", physical=False)
     roles = net_roles(frozenset({"eth0", "docker0", "lo"}), tmp_path)
     assert roles == DeviceRoles(frozenset({"eth0"}), frozenset({"docker0", "lo"}))
+
+
+def test_docker_in_docker_counts_the_containers_own_uplink(tmp_path: Path) -> None:
+    interface(tmp_path, "lo", physical=False)
+    interface(tmp_path, "eth0", physical=False)  # the outer container's veth
+    interface(tmp_path, "docker0", physical=False, bridge=True)
+    interface(tmp_path, "veth5e1f", physical=False, master="docker0")  # an inner container's
+    names = ["lo", "eth0", "docker0", "veth5e1f"]
+    assert read_net_topology(names, tmp_path).counted(names) == ["eth0"]
+
+
+def test_a_container_with_a_wireguard_or_vpn_tunnel_counts_the_link_beneath(
+    tmp_path: Path,
+) -> None:
+    interface(tmp_path, "eth0", physical=False)
+    interface(tmp_path, "wg0", physical=False, kind=65534)  # WireGuard: no Ethernet header
+    interface(tmp_path, "tun0", physical=False, kind=65534, tun=True)
+    interface(tmp_path, "tap1", physical=False, tun=True)
+    interface(tmp_path, "eth0.42", physical=False, lower="eth0")  # a VLAN on eth0
+    names = ["eth0", "wg0", "tun0", "tap1", "eth0.42"]
+    assert read_net_topology(names, tmp_path).counted(names) == ["eth0"]
+
+
+def test_accelerated_networking_vf_is_counted_in_its_synthetic_nic(tmp_path: Path) -> None:
+    # Azure: eth0 (hv_netvsc) already counts what its VF enP1234s1 moves.
+    interface(tmp_path, "eth0", physical=True)
+    interface(tmp_path, "enP1234s1", physical=True, master="eth0")
+    names = ["eth0", "enP1234s1", "lo"]
+    topology = read_net_topology(names, tmp_path)
+    assert topology.counted(names) == ["eth0"]
+    assert "enP1234s1" in topology.virtual(names)  # marked: not in the total
+
+
+def test_bond_slaves_are_physical_even_with_a_master(tmp_path: Path) -> None:
+    interface(tmp_path, "bond0", physical=False)
+    for name in ("eno1", "eno2"):
+        interface(tmp_path, name, physical=True, master="bond0")
+    names = ["bond0", "eno1", "eno2"]
+    assert read_net_topology(names, tmp_path).counted(names) == ["eno1", "eno2"]

@@ -28,13 +28,15 @@ class Frame(NamedTuple):
     """One sample as it travels: its number, its time, and its JSON text, encoded once.
 
     ``payload`` is the lean sample every viewer gets; ``detail`` the whole sample (per-device
-    maps, IOPS, interrupts, available memory) for the detail stream and ``/metrics``.
+    maps, IOPS, interrupts, available memory) for the detail stream; ``sample`` the sample
+    itself, for ``/metrics`` (which need not decode what was just encoded).
     """
 
     seq: int
     t: float
     payload: str
     detail: str
+    sample: Sample
 
 
 Listener = Callable[[Frame], None]
@@ -42,7 +44,11 @@ Listener = Callable[[Frame], None]
 
 def _frame(sample: Sample) -> Frame:
     return Frame(
-        sample["seq"], sample["t"], encode_sample(lean_sample(sample)), encode_sample(sample)
+        sample["seq"],
+        sample["t"],
+        encode_sample(lean_sample(sample)),
+        encode_sample(sample),
+        sample,
     )
 
 

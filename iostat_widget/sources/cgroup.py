@@ -236,6 +236,8 @@ def read_cgroup_dirs(
     cpuset = _cpuset(dirs, files)
     online = files.parse(root / "sys" / "devices" / "system" / "cpu", "online", parse_cpu_list)
     machine = len(online) if online else (os.cpu_count() or 0)
+    if cpuset and online:  # a configured set can name CPUs that are offline: they do no work
+        cpuset = cpuset & online or cpuset
     pinned = _cpu_count(cpuset) if cpuset and len(cpuset) < machine else None
     mem_limit = _smallest((found.mem_limit, _env_limit(env, "MEM_LIMIT", files.problems)))
     if _smallest((found.cpu_limit, env_cpu, pinned)) is None and mem_limit is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Final
 
 from ..schema import CpuPercent
-from .rates import counter_delta, cpu_shares
+from .rates import cpu_shares
 
 __all__ = ["CPU_FIELDS", "parse_proc_stat", "per_cpu_percent", "read_cpu_times", "user_hz"]
 
@@ -79,12 +79,21 @@ def per_cpu_percent(
     prev: Mapping[str, Mapping[str, float]], cur: Mapping[str, Mapping[str, float]]
 ) -> CpuPercent:
     """Shares of CPU time (as :func:`~.rates.cpu_percent`) over the CPUs present in both
-    readings, each field's growth per CPU by :func:`~.rates.counter_delta` (a CPU back online
-    restarts its idle count from zero: what it holds now is what it did since)."""
+    readings, from each CPU's own growth per field. A field that went down stepped back (a tick
+    of iowait or idle jitter: no time), or, when it fell below half of what it held, restarted
+    with its CPU coming back online (what it holds now is what it did since)."""
     grown: dict[str, float] = {}
     for name in prev.keys() & cur.keys():
         before, now = prev[name], cur[name]
         for field in now.keys() & before.keys():
-            growth = counter_delta(before[field], now[field], tops=())  # restarts, never wraps
-            grown[field] = grown.get(field, 0.0) + growth
+            grown[field] = grown.get(field, 0.0) + _field_growth(before[field], now[field])
     return cpu_shares(grown)
+
+
+def _field_growth(before: float, now: float) -> float:
+    # A field can step back a tick or two (the kernel documents it for iowait; NO_HZ idle too):
+    # that is no time. One that fell to under half of what it held restarted with its CPU (back
+    # online, its idle count from zero): what it holds now was counted since.
+    if now >= before:
+        return now - before
+    return now if now < before / 2 else 0.0

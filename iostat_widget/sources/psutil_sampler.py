@@ -39,6 +39,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The shortest interval a rate is given over (the wire's ``interval`` has millisecond steps).
+_MIN_SECONDS = 0.001
+
 
 class NoReading(RuntimeError):
     """A sampler has nothing new this tick (a source between reports): the hub skips the tick
@@ -205,15 +208,19 @@ class PsutilSampler:
         prev = self._prev
         assert prev is not None
         cur = self._read()
-        self._prev = cur
         dt = cur.elapsed - prev.elapsed
+        if dt <= 0:  # no time passed (a clock that did not move): keep the baseline, lose nothing
+            raise NoReading(f"{dt:.6f} s since the last reading")
+        self._prev = cur
         if "all" in cur.cpu or "all" in prev.cpu:
             cpu = cpu_percent(prev.cpu.get("all", {}), cur.cpu.get("all", {}))
         else:
             cpu = per_cpu_percent(prev.cpu, cur.cpu)
         memory = self._psutil.virtual_memory()
-        blocks = self._blocks.get(cur.disks.keys())
-        networks = self._networks.get(cur.nics.keys())
+        # Keyed by the devices in use, so a loop device bound to a file after start (snapd,
+        # `mount -o loop`) or an interface just enslaved is looked at again once it moves.
+        blocks = self._blocks.get([name for name, c in cur.disks.items() if any(c)])
+        networks = self._networks.get([name for name, c in cur.nics.items() if any(c)])
         disk, disks = disk_figures(prev.disks, cur.disks, dt, blocks.counted, blocks.marked)
         net, nics = net_figures(prev.nics, cur.nics, dt, networks.counted, networks.marked)
         sample = Sample(
@@ -221,7 +228,7 @@ class PsutilSampler:
             t=round(cur.t, 3),
             date=iso_date(cur.t),
             host=self.host,
-            interval=max(round(dt, 3), 0.001),  # two readings are never 0 s apart on the wire
+            interval=max(round(dt, 3), _MIN_SECONDS),
             cpu=CpuPercent(
                 us=rounded(cpu["us"]),
                 sy=rounded(cpu["sy"]),

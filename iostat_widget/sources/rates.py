@@ -80,15 +80,17 @@ def counter_delta(prev: float, cur: float, tops: tuple[float, ...] = WORD_TOPS) 
     2**32 - 1 within one interval on a busy 10 Gbit/s link; some drivers and 32-bit kernels still
     keep such counters; a byte count made of 512-byte sectors wraps at 512 times that) or was
     reset to zero (a device detached and attached again, a driver reloaded, a CPU back online).
-    It wrapped at the smallest top that ``prev`` stays under when the wrapped growth,
-    ``top - prev + cur``, is under half that top; otherwise it was reset, and what it counts now
-    is what happened since: ``cur`` (as Prometheus's ``rate()`` reads a reset). ``tops=()``: a
-    counter that never wraps, only restarts.
+    Resets are far more common on today's 64-bit kernels, so a wrap needs strong evidence: at
+    the smallest top that ``prev`` stays under, the wrapped growth ``top - prev + cur`` must be
+    under an eighth of that top (``prev`` was in the top eighth, ``cur`` still small: 537 MB for
+    a 32-bit byte counter). Otherwise it was reset, and what it counts now is what happened
+    since: ``cur`` (as Prometheus's ``rate()`` reads a reset). ``tops=()``: a counter that never
+    wraps, only restarts.
     """
     if cur >= prev:
         return cur - prev
     for top in tops:
-        if prev < top and cur < top and top - prev + cur < top / 2:
+        if prev < top and cur < top and top - prev + cur < top / 8:
             return top - prev + cur
     return max(cur, 0.0)
 

@@ -8,12 +8,15 @@ the kernel publishes in sysfs, below an injectable ``root`` (as :mod:`.cgroup` d
 - **Disks.** A block device is *stacked* when it sits on another device of the same reading: a
   partition on its disk (``/sys/block/D/P/partition``), a device-mapper, md RAID or bcache device
   on its ``slaves``, a loop device on its backing file (``/sys/block/loopN/loop/backing_file``:
-  the file's blocks are read from a disk that counts them). The total counts every device that is
-  not stacked, once.
+  the file's blocks are read from a disk that counts them), a ZFS volume (``zdN``, whose pool's
+  disks sysfs does not link) on its pool. The total counts every device that is not stacked,
+  once.
 - **Network.** An interface is *physical* when ``/sys/class/net/IF/device`` exists (a PCI, USB,
-  virtio or Xen device behind it); bridges, veth, tun/tap, bond masters, VLANs, ifb and loopback
-  are virtual. The total counts the physical interfaces; in a network namespace without any (in a
-  container, ``eth0`` is itself a veth) it counts every interface but loopback.
+  virtio or Xen device behind it) and it is no port of another physical one (an accelerated
+  networking VF under its synthetic NIC); bridges, veth, tun/tap, bond masters, VLANs, ifb and
+  loopback are virtual. The total counts the physical interfaces; in a network namespace without
+  any (in a container, ``eth0`` is itself a veth) it counts the interfaces that carry traffic of
+  their own: no bridge, bridge or bond port, tun/tap, tunnel or VLAN (see :class:`NetTopology`).
 
 Without sysfs (another platform, a container without ``/sys``), names decide what they can: a
 partition is stacked when its disk (``sda`` of ``sda1``, ``nvme0n1`` of ``nvme0n1p2``) is in the
@@ -98,7 +101,18 @@ class BlockTopology:
 
 
 #: Kinds of device that always sit on others: device-mapper, md RAID, bcache, loop (on a file).
-_STACKED_KINDS: Final = re.compile(r"^(dm-\d+|md\d+|md_d\d+|bcache\d+|loop\d+)$")
+_STACKED_KINDS: Final = re.compile(r"^(dm-\d+|md\d+|md_d\d+|bcache\d+|loop\d+|zd\d+)$")
+#: Kinds whose disks sysfs does not name: a ZFS volume (``zd0``) is written to its pool's disks.
+_POOLED: Final = re.compile(r"^zd\d+$")
+#: A path of an NVMe multipath namespace (``nvme0c1n1``, hidden) under its head (``nvme0n1``):
+#: a kernel that counts the head's I/O counts each path's again. (An older one counts the paths
+#: alone; its head never moves, and the roles are read over devices in use only.)
+_NVME_PATH: Final = re.compile(r"^(nvme\d+)c\d+(n\d+)$")
+
+
+def _nvme_head(name: str) -> str | None:
+    match = _NVME_PATH.match(name)
+    return match.group(1) + match.group(2) if match else None
 
 
 def _by_names(names: Collection[str]) -> BlockTopology:
@@ -114,6 +128,8 @@ def _by_names(names: Collection[str]) -> BlockTopology:
             below[name] = frozenset({"file"})
         elif _STACKED_KINDS.match(name):
             below[name] = base  # none listed: it is all there is, and counts
+        elif (head := _nvme_head(name)) is not None:
+            below[name] = frozenset({head})
         elif disk and disk in present:
             below[name] = frozenset({disk})
     return BlockTopology(below, from_sysfs=False)
@@ -139,6 +155,10 @@ def read_block_topology(names: Collection[str], root: Path = Path("/")) -> Block
             below.setdefault(device, set()).update(slaves)
         if (block / entry / "loop" / "backing_file").is_file():
             below.setdefault(device, set()).add("file")
+        if _POOLED.match(entry):  # on the pool's disks, which sysfs does not link
+            below.setdefault(device, set()).add("file")
+        if (head := _nvme_head(entry)) is not None:
+            below.setdefault(device, set()).add(head)
         for child in _listdir(block / entry):
             if child.startswith(entry) and (block / entry / child / "partition").is_file():
                 partition = _diskstats_name(child)
@@ -154,9 +174,20 @@ def read_block_topology(names: Collection[str], root: Path = Path("/")) -> Block
 
 @dataclass(frozen=True)
 class NetTopology:
-    """Which interfaces have a device behind them; ``None`` where sysfs could not tell."""
+    """What sysfs says of each interface; ``physical`` is None where sysfs could not tell.
+
+    ``physical``: a device is behind it (and it is not a port of another physical interface, as
+    an accelerated-networking VF is of its synthetic NIC). ``carriers``: among the others, those
+    that carry traffic of their own, for a namespace with no physical interface: an Ethernet-like
+    link (``type`` 1) that is no bridge, no port of a bridge or bond (``master``), no tun/tap
+    (``tun_flags``), sits on no other interface (``lower_*``) and has no name the usual tools
+    give relays (``veth…``, ``docker0``, ``br-…``, ``cali…``, ``flannel…``, ``wg…``, …); a
+    WireGuard, GRE or IPIP tunnel (another ``type``) carries what another interface also
+    carries, encapsulated.
+    """
 
     physical: frozenset[str] | None
+    carriers: frozenset[str] = frozenset()
 
     def virtual(self, names: Collection[str]) -> frozenset[str]:
         """Interfaces of ``names`` with no device behind them (loopback included)."""
@@ -165,26 +196,65 @@ class NetTopology:
         return frozenset(name for name in names if name not in self.physical)
 
     def counted(self, names: Collection[str]) -> list[str]:
-        """The interfaces a total adds up, sorted: the physical ones, or where there is none,
-        every one but loopback."""
+        """The interfaces a total adds up, sorted: the physical ones; where there is none, the
+        carriers; where there is none of those either, every one but loopback."""
         outside = [name for name in names if not is_loopback_nic(name)]
         if self.physical is not None:
-            physical = [name for name in outside if name in self.physical]
-            if physical:
-                return sorted(physical)
+            for kind in (self.physical, self.carriers):
+                chosen = [name for name in outside if name in kind]
+                if chosen:
+                    return sorted(chosen)
         return sorted(outside)
 
 
-def read_net_topology(names: Collection[str], root: Path = Path("/")) -> NetTopology:
-    """Which of ``names`` are physical: those with a ``root/sys/class/net/IF/device`` entry.
+#: Names the usual tools give to interfaces that relay another's traffic (bridges and their
+#: ports, a container's host-side veth, overlay and VPN tunnels): where sysfs leaves out a
+#: ``master`` or ``type`` (a sysfs view of another namespace), the name still tells.
+_RELAYS: Final = re.compile(
+    r"^(veth|docker|br-|virbr|lxdbr|cni|cali|lxc|flannel|vxlan|genev|weave|ovs-|tun|tap|wg"
+    r"|tailscale|zt|ifb|dummy|kube-ipvs|nodelocaldns)"
+)
 
-    Where ``root/sys/class/net`` cannot be listed (another platform, no sysfs), nothing is known
-    and every interface but loopback counts.
+
+def _interface_type(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _master(net: Path, name: str) -> str | None:
+    try:
+        return os.path.basename(os.readlink(net / name / "master"))
+    except OSError:
+        return None
+
+
+def read_net_topology(names: Collection[str], root: Path = Path("/")) -> NetTopology:
+    """What ``root/sys/class/net`` says of ``names`` (see :class:`NetTopology`).
+
+    Where it cannot be listed (another platform, no sysfs), nothing is known and every interface
+    but loopback counts. A missing attribute counts as absent (``type`` as Ethernet).
     """
     net = root / "sys" / "class" / "net"
     if not _listdir(net):
         return NetTopology(None)
-    return NetTopology(frozenset(name for name in names if os.path.lexists(net / name / "device")))
+    with_device = {name for name in names if os.path.lexists(net / name / "device")}
+    masters = {name: _master(net, name) for name in names}
+    physical = frozenset(name for name in with_device if masters[name] not in with_device)
+    carriers = frozenset(
+        name
+        for name in names
+        if name not in with_device
+        and not is_loopback_nic(name)
+        and not _RELAYS.match(name)
+        and masters[name] is None
+        and _interface_type(net / name / "type") in (None, 1)
+        and not (net / name / "bridge").is_dir()
+        and not (net / name / "tun_flags").exists()
+        and not any(entry.startswith("lower_") for entry in _listdir(net / name))
+    )
+    return NetTopology(physical, carriers)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ..gaps import is_gap, nominal_interval
+from ..gaps import is_gap, nominal_intervals
 from ..schema import Sample
 
 __all__ = ["SampleWindow", "busy_percent"]
@@ -54,14 +54,14 @@ class SampleWindow:
     ) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
         """``x`` as datetime64[ms] and one row of ``y`` per getter, with NaN at every break.
 
-        Breaks are judged by :func:`iostat_widget.gaps.is_gap` against one nominal interval, that
-        of the whole window; each NaN point sits midway between the samples it separates.
+        Breaks are judged by :func:`iostat_widget.gaps.is_gap`, each against the nominal interval
+        of its server run; each NaN point sits midway between the samples it separates.
         """
         times: list[float] = []
         rows: list[list[float]] = [[] for _ in getters]
-        nominal = nominal_interval(self._samples) if self._samples else 0.0
+        nominals = nominal_intervals(self._samples)
         previous: Sample | None = None
-        for sample in self._samples:
+        for sample, nominal in zip(self._samples, nominals, strict=True):
             if previous is not None and is_gap(previous, sample, nominal):
                 times.append((previous["t"] + sample["t"]) / 2)
                 for row in rows:
