@@ -138,7 +138,7 @@ def valid(how: str = "valid", extra: dict[str, Any] | None = None, pad_to: int =
 
 
 def oversized(size: int) -> Frame:
-    """A message over the client's 64 KiB limit (a valid sample, padded): it closes the link."""
+    """A message over the client's limit (a valid sample, padded): it closes the link."""
     frame = valid(f"valid sample padded to {size} bytes", pad_to=size)
     return Frame("oversized", frame.how, frame.make)
 
@@ -188,7 +188,7 @@ CASES: dict[str, Frame] = {
     "lone-surrogate-date": spliced(("date",), '"2026-11-26T04:19:31Z\\ud800"'),
     "lone-surrogate-host": spliced(("host",), '"db-\\udfff"'),
     "oversized": oversized(MAX_MESSAGE_BYTES + 1),
-    "far-oversized": constant("oversized", "1 MiB of x", "x" * (1 << 20)),
+    "far-oversized": constant("oversized", "twice the limit of x", "x" * (2 * MAX_MESSAGE_BYTES)),
 }
 
 
