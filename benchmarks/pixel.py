@@ -50,7 +50,7 @@ WATCH = """
     const page = document.querySelector("#rows tr td.time");
     if (page && page.title) return page.title;
     const widget = document.querySelector(".iostat-table tr:nth-child(2) td:first-child");
-    return widget ? widget.textContent : null;
+    return widget ? widget.title || widget.textContent : null;
   };
   const check = () => {
     const date = newest();

@@ -12,12 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ICON_PATH", "LAUNCHER_TITLE", "setup_iostat_widget"]
+__all__ = ["ICON_PATH", "LAUNCHER_CATEGORY", "LAUNCHER_TITLE", "setup_iostat_widget"]
 
 #: The launcher tile's icon, shipped inside the package.
 ICON_PATH = Path(__file__).resolve().parent / "icons" / "iostat.svg"
 
 LAUNCHER_TITLE = "iostat monitor"
+
+#: The launcher section the tile goes in. jupyter-server-proxy's default, "Notebook", puts it
+#: beside the kernels; "Other" is where JupyterLab lists its tools (Terminal, Text File, ...).
+LAUNCHER_CATEGORY = "Other"
 
 
 def setup_iostat_widget() -> dict[str, Any]:
@@ -44,6 +48,7 @@ def setup_iostat_widget() -> dict[str, Any]:
         "launcher_entry": {
             "enabled": True,
             "title": LAUNCHER_TITLE,
+            "category": LAUNCHER_CATEGORY,
             "icon_path": str(ICON_PATH),
         },
     }

@@ -20,7 +20,9 @@ from jupyter_server_proxy.config import (  # type: ignore[import-untyped]
     get_entrypoint_server_processes,
 )
 
-from iostat_widget.jupyter_proxy import ICON_PATH, setup_iostat_widget
+from iostat_widget.jupyter_proxy import ICON_PATH, LAUNCHER_CATEGORY, setup_iostat_widget
+
+from .browser import JupyterLab, http_json, launch_chromium
 
 NAME = "iostat-widget"  # the entry point's name is the URL path: <jupyter url>/iostat-widget/
 PAGE = Path(__file__).resolve().parents[1] / "js"
@@ -37,6 +39,8 @@ def test_settings_are_accepted_by_jupyter_server_proxy() -> None:
     assert process.new_browser_tab is True
     assert process.launcher_entry.enabled and process.launcher_entry.title == "iostat monitor"
     assert Path(process.launcher_entry.icon_path) == ICON_PATH
+    # With the other tools (Terminal, Text File...), not in the Notebook section by the kernels.
+    assert process.launcher_entry.category == LAUNCHER_CATEGORY == "Other"
 
 
 def test_icon_is_an_svg_file_inside_the_package() -> None:
@@ -53,6 +57,7 @@ def test_entry_point_resolves_to_the_setup_function() -> None:
         warnings.simplefilter("error")
         processes = {p.name: p for p in get_entrypoint_server_processes()}
     assert processes[NAME].launcher_entry.title == "iostat monitor"
+    assert processes[NAME].launcher_entry.category == "Other"
 
 
 def free_port() -> int:
@@ -91,3 +96,38 @@ def test_command_starts_a_server_that_answers() -> None:
         output, _ = process.communicate(timeout=10)
     assert process.returncode == 0, output
     assert f"ws://127.0.0.1:{port}/iostat" in output
+
+
+@pytest.mark.slow
+def test_jupyter_serves_the_tile_in_the_other_section(jupyter_lab: JupyterLab) -> None:
+    """What JupyterLab's launcher reads at start-up: ``/server-proxy/servers-info``."""
+    info = http_json(f"{jupyter_lab.base}/server-proxy/servers-info?token={jupyter_lab.token}")
+    (entry,) = [p["launcher_entry"] for p in info["server_processes"] if p["name"] == NAME]
+    assert entry["enabled"] and entry["title"] == "iostat monitor"
+    assert entry["category"] == "Other"
+
+
+# The launcher's sections: each title and the labels of its cards.
+LAUNCHER_SECTIONS = """() => [...document.querySelectorAll(".jp-Launcher-section")].map((s) => [
+    s.querySelector(".jp-Launcher-sectionTitle").textContent.trim(),
+    [...s.querySelectorAll(".jp-LauncherCard-label")].map((c) => c.textContent.trim()),
+])"""
+
+
+@pytest.mark.browser
+def test_launcher_shows_the_tile_with_the_other_tools(
+    jupyter_lab: JupyterLab, tmp_path: Path
+) -> None:
+    """In Chromium: the tile is in the launcher's "Other" section, not beside the kernels."""
+    with launch_chromium(tmp_path / "profile") as context:
+        page = context.new_page()
+        page.goto(f"{jupyter_lab.base}/lab?reset&token={jupyter_lab.token}")
+        page.wait_for_selector(".jp-LauncherCard-label >> text=iostat monitor", timeout=60_000)
+        sections = dict(page.evaluate(LAUNCHER_SECTIONS))
+    # A tile that opens a new browser tab is labelled "iostat monitor [↗]".
+    where = [
+        title
+        for title, labels in sections.items()
+        if any(label.startswith("iostat monitor") for label in labels)
+    ]
+    assert where == ["Other"], sections

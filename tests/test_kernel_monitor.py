@@ -1,11 +1,17 @@
-"""Monitor in a real ipykernel: the chart's model keeps receiving updates while a cell is busy.
+"""Monitor in a real ipykernel: the chart's model keeps receiving updates while a cell is busy,
+no update ever prints a traceback into a cell, re-running a cell replaces its monitor, and a
+frozen server turns the monitor stale.
 
 This is what a notebook user sees through the comm channel, without a browser: the messages the
-kernel sends to the front end, read off the kernel's IOPub socket.
+kernel sends to the front end, read off the kernel's IOPub socket. Execute requests carry a
+``cellId`` in their metadata, as JupyterLab and Notebook 7 send them.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +19,8 @@ from typing import Any
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import start_new_kernel
+
+from .test_cli import start_serve
 
 pytestmark = pytest.mark.slow
 
@@ -27,13 +35,27 @@ def kernel() -> Iterator[BlockingKernelClient]:
         manager.shutdown_kernel(now=True)
 
 
-def run(client: BlockingKernelClient, code: str, limit: float = 60.0) -> list[dict[str, Any]]:
-    """Execute ``code``; return every IOPub message until it is idle again.
+def run(
+    client: BlockingKernelClient, code: str, limit: float = 60.0, cell_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Execute ``code`` (as cell ``cell_id``, if given); return every IOPub message until it is
+    idle again.
 
     Messages from the widget's background thread are kept whatever parent they carry: they are
     exactly the ones that must keep flowing while the cell runs.
     """
-    msg_id = client.execute(code)
+    content = {
+        "code": code,
+        "silent": False,
+        "store_history": True,
+        "user_expressions": {},
+        "allow_stdin": False,
+        "stop_on_error": True,
+    }
+    metadata = {"cellId": cell_id} if cell_id is not None else {}
+    request = client.session.msg("execute_request", content, metadata=metadata)
+    client.shell_channel.send(request)
+    msg_id = request["header"]["msg_id"]
     messages = []
     deadline = time.monotonic() + limit
     while True:
@@ -60,6 +82,40 @@ def chart_updates(messages: list[dict[str, Any]], comm_id: str) -> list[dict[str
 
 def stdout(messages: list[dict[str, Any]]) -> str:
     return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
+
+
+def evaluate(client: BlockingKernelClient, expression: str) -> Any:
+    """The value of ``expression`` in the kernel, through JSON on stdout."""
+    out = stdout(run(client, f"import json as _j\nprint(_j.dumps({expression}))"))
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def problems(messages: list[dict[str, Any]]) -> list[str]:
+    """Everything a user would see as a failure: error outputs, and tracebacks or exceptions
+    printed on stdout/stderr (a callback failing on the background loop lands in some cell)."""
+    found = []
+    for m in messages:
+        if m["msg_type"] == "error":
+            found.append("\n".join(m["content"]["traceback"]))
+        elif m["msg_type"] == "stream":
+            text = m["content"]["text"]
+            if "Traceback" in text or "Exception" in text or "Error" in text:
+                found.append(text)
+    return found
+
+
+KERNEL_CONNECTIONS = """
+import psutil
+from iostat_widget.widget.runtime import KernelRuntime
+def _connections():
+    runtime = KernelRuntime.current()
+    if runtime is None or runtime.server is None:
+        return [0, 0]
+    port = runtime.server.port
+    sockets = psutil.Process().net_connections("tcp")
+    clients = [c for c in sockets if c.status == "ESTABLISHED" and c.raddr and c.raddr.port == port]
+    return [len(clients), runtime.server.hub.clients]
+"""
 
 
 def test_monitor_keeps_updating_during_a_busy_cell(kernel: BlockingKernelClient) -> None:
@@ -90,3 +146,97 @@ def test_monitor_keeps_updating_during_a_busy_cell(kernel: BlockingKernelClient)
         kernel, "m.close()\nimport threading\nprint(sorted(t.name for t in threading.enumerate()))"
     )
     assert "iostat-widget-loop" not in stdout(closed)
+
+
+def test_every_window_and_chart_combination_draws_without_a_traceback(
+    kernel: BlockingKernelClient,
+) -> None:
+    shown = run(
+        kernel,
+        "from iostat_widget import Monitor\n"
+        "a = Monitor(window=1, charts=('cpu', 'disk', 'net', 'mem'))\n"
+        "b = Monitor(window=2)\n"
+        "c = Monitor(charts=('cpu', 'disk', 'net', 'mem'))\n"
+        "display(a, b, c)",
+    )
+    try:
+        busy = run(kernel, "import time\ntime.sleep(5)")
+        assert problems(shown + busy) == []
+        lines = [
+            m["content"]["comm_id"]
+            for m in shown
+            if m["msg_type"] == "comm_open"
+            and m["content"]["data"]["state"]["_model_name"] == "LinesModel"
+        ]
+        drawn = {comm for comm in lines if chart_updates(busy, comm)}
+        assert len(drawn) >= 4 + 1 + 4  # every visible chart of a, b and c got data
+        summary = evaluate(
+            kernel, "[(m.state, len(m.window) > 0, getattr(m, 'errors', None)) for m in (a, b, c)]"
+        )
+        assert summary == [["live", True, 0]] * 3
+    finally:
+        run(kernel, "for m in (a, b, c): m.close()")
+
+
+def test_rerunning_a_cell_replaces_its_monitor(kernel: BlockingKernelClient) -> None:
+    run(kernel, KERNEL_CONNECTIONS)
+    cell = "from iostat_widget import Monitor\nm = Monitor(interval=0.2)\nm"
+    for _ in range(3):
+        assert problems(run(kernel, cell, cell_id="cell-rerun")) == []
+    time.sleep(1.0)
+    assert evaluate(kernel, "_connections()") == [1, 1]  # one live WebSocket, not three
+    assert evaluate(kernel, "m.state") == "live"
+
+    # Two monitors made by one run of a cell both stay; another cell's monitor is its own.
+    run(kernel, "m2 = Monitor(interval=0.2)\nm3 = Monitor(interval=0.2)", cell_id="cell-two")
+    run(kernel, "other = Monitor(interval=0.2)", cell_id="cell-other")
+    time.sleep(1.0)
+    assert evaluate(kernel, "_connections()") == [4, 4]
+    run(kernel, "m2 = Monitor(interval=0.2)\nm3 = Monitor(interval=0.2)", cell_id="cell-two")
+    time.sleep(1.0)
+    assert evaluate(kernel, "_connections()") == [4, 4]
+
+    # Without a cellId (a script, an old front end) nothing is replaced.
+    run(kernel, "loose = Monitor(interval=0.2)")
+    time.sleep(1.0)
+    assert evaluate(kernel, "_connections()") == [5, 5]
+
+    run(kernel, "Monitor.close_all()")
+    assert evaluate(kernel, "[KernelRuntime.current() is None, m.state, loose.state]") == [
+        True,
+        "stopped",
+        "stopped",
+    ]
+
+
+async def test_a_frozen_server_turns_the_monitor_stale_and_back(
+    kernel: BlockingKernelClient,
+) -> None:
+    interval = 0.5
+    process, url = await start_serve("--interval", str(interval))
+    try:
+        run(kernel, f"from iostat_widget import Monitor\nr = Monitor(url={url!r})")
+        wait = (
+            "import time as _t\n_end = _t.monotonic() + {limit}\n"
+            "while r.state != {state!r} and _t.monotonic() < _end: _t.sleep(0.02)\n"
+        )
+        run(kernel, wait.format(limit=20, state="live") + "while len(r.window) < 3: _t.sleep(0.02)")
+        assert evaluate(kernel, "r.state") == "live"
+
+        os.kill(process.pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        run(kernel, wait.format(limit=10, state="stale"))
+        took = time.monotonic() - frozen
+        assert evaluate(kernel, "r.state") == "stale"
+        assert took <= 3 * interval + 1.0, f"stale after {took:.2f} s"
+        assert evaluate(kernel, "r.status.feeds[0]['state']") == "stale"
+
+        os.kill(process.pid, signal.SIGCONT)
+        run(kernel, wait.format(limit=10, state="live"))
+        assert evaluate(kernel, "r.state") == "live"
+        assert evaluate(kernel, "r.status.feeds[0]['state']") == "live"
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+        run(kernel, "r.close()")
+        process.terminate()
+        await process.wait()

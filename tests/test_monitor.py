@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, get_type_hints
 
 import numpy as np
 import psutil
@@ -12,8 +16,13 @@ import pytest
 
 from iostat_widget import Monitor
 from iostat_widget.server import Server
-from iostat_widget.sources.synthetic import SyntheticSampler
+from iostat_widget.sources.synthetic import SyntheticSampler, synthetic_sample
+from iostat_widget.widget import monitor as monitor_module
+from iostat_widget.widget.cells import CellRun
+from iostat_widget.widget.charts import CHARTS, Chart
+from iostat_widget.widget.loop_thread import LoopThread
 from iostat_widget.widget.runtime import KernelRuntime
+from iostat_widget.widget.status import FeedStatus
 
 from .helpers import our_threads, serving_in_thread, wait_for
 
@@ -44,15 +53,19 @@ def test_embedded_monitor_updates_chart_and_table_in_place() -> None:
         wait_for(lambda: (n := monitor.window.newest) is not None and n["seq"] >= 30)
         assert monitor.state == "live" and monitor.updates >= 2
         x2, y2 = np.asarray(monitor.lines.x), np.asarray(monitor.lines.y)
-        assert x2.shape == (20,) and y2.shape == (2, 20)  # fixed window
+        assert x2.shape == (21,) and y2.shape == (2, 21)  # fixed window, after the span's start
         assert x2[-1] > x[-1]
+        assert np.isnan(y2[:, 0]).all()  # the span's start draws nothing
+        y2 = y2[:, 1:]
         assert np.all(y2[0] >= y2[1])  # us+sy on top of us
         assert np.all((y2 >= 0) & (y2 <= 100.5))
         assert monitor.table is table and table.value != first_table  # same widget, new rows
         assert table.value.count("<tr>") == 1 + 5
         newest = monitor.window.newest
-        assert newest is not None and newest["date"] in table.value
-        assert "live" in monitor.status.value and "samples" in monitor.status.value
+        assert newest is not None and f'title="{newest["date"]}"' in table.value
+        [shown] = monitor.status.feeds  # what the status bar shows
+        assert shown["state"] == "live" and shown["samples"] >= 1
+        assert monitor.errors == 0 and "%" in monitor.headline.value
         assert our_threads() == ["iostat-widget-loop"]
     finally:
         monitor.close()
@@ -110,7 +123,7 @@ def test_unreachable_url_shows_reconnecting_not_an_exception() -> None:
     monitor = Monitor(url="ws://127.0.0.1:9/iostat")
     try:
         wait_for(lambda: monitor.state == "reconnecting")
-        assert "reconnecting" in monitor.status.value
+        assert monitor.status.feeds[0]["state"] == "reconnecting"
     finally:
         monitor.close()
 
@@ -149,7 +162,8 @@ def test_token_in_url_is_used_but_never_shown() -> None:
     token = "s3cret-token-value"
     with remote_monitor(Server("127.0.0.1", 0, interval=0.05, token=token)) as monitor:
         wait_for(lambda: len(monitor.window) >= 2)
-        assert token not in monitor.status.value and "token=***" in monitor.status.value
+        shown = repr(monitor.status.feeds)
+        assert token not in shown and "token=***" in shown
         assert token not in repr(monitor)
 
 
@@ -157,6 +171,174 @@ def test_token_in_url_is_used_but_never_shown() -> None:
 def test_container_scope_is_labelled() -> None:
     sampler = SyntheticSampler(scope="container")
     with remote_monitor(Server("127.0.0.1", 0, interval=0.05, sampler=sampler)) as monitor:
-        wait_for(lambda: "container" in monitor.figure.title)
-        assert monitor.figure.title.endswith(" · container")
-        assert monitor.figure.title.startswith("CPU: us")
+        header = monitor.charts["cpu"].header
+        wait_for(lambda: "container" in header.value)
+        assert "CPU · container" in header.value
+        assert "· container" in monitor.headline.value
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+@pytest.mark.parametrize("window", [1, 2, 60])
+def test_every_window_size_draws_every_chart(window: int, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    monitor = Monitor(window=window, interval=0.05, charts=tuple(CHARTS))
+    try:
+        wait_for(lambda: monitor.updates >= 3)
+        assert monitor.errors == 0 and caplog.records == []
+        for chart in monitor.charts.values():
+            y = np.asarray(chart.marks[0].y, dtype=float).reshape(-1, len(chart.marks[0].x))
+            assert np.isfinite(y).all(axis=0).sum() >= 2  # drawn, a lone sample included
+        assert monitor.state == "live" and monitor.status.feeds[0]["samples"] >= 1
+    finally:
+        monitor.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_a_failing_update_is_caught_counted_and_named(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing an update does may reach asyncio's handler: it prints into whatever cell runs."""
+    caplog.set_level(logging.DEBUG)
+
+    def broken(self: Chart, *args: Any, **kwargs: Any) -> None:
+        raise ValueError("Dimension mismatch for trait y")
+
+    monkeypatch.setattr(Chart, "update", broken)
+    monitor = Monitor(interval=0.05)
+    try:
+        wait_for(lambda: monitor.errors >= 3)
+        [shown] = monitor.status.feeds
+        assert shown["errors"] >= 3
+        assert "ValueError: Dimension mismatch for trait y" in shown["error"]
+        [status] = monitor.feed_status()
+        assert status["errors"] >= 3 and status["error"].startswith("ValueError")
+        assert monitor.state == "live"  # the feed goes on
+        loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert loud == [], [r.getMessage() for r in loud]  # no "Exception in callback"
+        logged = [r for r in caplog.records if r.name == monitor_module.__name__]
+        assert logged and all(r.levelno == logging.DEBUG and r.exc_info for r in logged)
+        monkeypatch.undo()
+        updates = monitor.updates
+        wait_for(lambda: monitor.updates > updates + 2)  # and draws again once it can
+    finally:
+        monitor.close()
+
+
+def test_status_dicts_follow_the_contract() -> None:
+    monitor = Monitor(url="ws://127.0.0.1:9/iostat?token=abc", autostart=False, interval=0.5)
+    try:
+        [status] = monitor.feed_status()
+        assert set(status) == set(get_type_hints(FeedStatus))
+        assert status == {
+            "label": "ws://127.0.0.1:9/iostat?token=***",
+            "state": "stopped",
+            "samples": 0,
+            "invalid": 0,
+            "errors": 0,
+            "error": "",
+            "age": None,
+            "interval": 0.5,
+        }
+    finally:
+        monitor.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_status_dicts_of_a_live_feed_and_after_stop() -> None:
+    monitor = Monitor(interval=0.05)
+    try:
+        wait_for(lambda: len(monitor.window) >= 3)
+        [status] = monitor.feed_status()
+        assert status["state"] == "live" and status["samples"] >= 3
+        assert isinstance(status["age"], float) and 0 <= status["age"] < 5
+        assert status["interval"] == 0.05  # the embedded server's
+        monitor.stop()
+        assert monitor.status.feeds[0]["state"] == "stopped"  # the front end shows no age
+    finally:
+        monitor.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_a_silent_server_turns_the_monitor_stale_then_live_again() -> None:
+    interval = 0.2  # stale after 3 intervals: 0.6 s
+    remote = LoopThread(name="test-remote-server")  # a remote host we can freeze, like SIGSTOP
+    server = remote.run(Server("127.0.0.1", 0, interval=interval).start())
+    monitor = Monitor(url=server.url)
+    try:
+        wait_for(lambda: len(monitor.window) >= 3 and monitor.state == "live")
+        beats: list[int] = []
+        monitor.status.observe(lambda change: beats.append(change["new"]), names="beat")
+        frozen = time.monotonic()
+        remote.loop.call_soon_threadsafe(time.sleep, 2.5)  # it neither samples nor sends
+        wait_for(lambda: monitor.state == "stale", limit=5)
+        took = time.monotonic() - frozen
+        assert took < 3 * interval + 0.6, f"stale after {took:.2f} s"
+        wait_for(lambda: monitor.status.feeds[0]["state"] == "stale", limit=1)  # shown too
+        assert monitor.feed_status()[0]["state"] == "stale"
+        seen = len(beats)
+        wait_for(lambda: len(beats) >= seen + 2, limit=3)  # the kernel still says it is alive
+        wait_for(lambda: monitor.state == "live", limit=10)
+        wait_for(lambda: monitor.status.feeds[0]["state"] == "live", limit=1)
+    finally:
+        monitor.close()
+        remote.run(server.aclose())
+        remote.stop()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_rerunning_a_cell_closes_the_monitor_its_last_run_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs = iter(
+        [CellRun("cell-a", "run-1"), CellRun("cell-a", "run-1"), CellRun("cell-a", "run-2")]
+    )
+    monkeypatch.setattr(monitor_module, "current_cell", lambda: next(runs))
+    first, second = Monitor(interval=0.05), Monitor(interval=0.05)  # one run made two
+    third = Monitor(interval=0.05)  # the cell ran again
+    try:
+        assert first.state == second.state == "stopped" and first.comm is None
+        assert third.state in ("connecting", "live")
+        runtime = KernelRuntime.current()
+        assert runtime is not None and runtime.users == 1
+    finally:
+        third.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_close_all_closes_every_monitor() -> None:
+    monitors = [Monitor(interval=0.05), Monitor(interval=0.05, autostart=False)]
+    assert Monitor.close_all() >= 2
+    assert all(m.state == "stopped" and m.comm is None for m in monitors)
+    assert Monitor.close_all() == 0
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_status_dicts_are_what_the_status_bar_takes() -> None:
+    status_bar = pytest.importorskip("iostat_widget.widget.status_bar")
+    monitor = Monitor(urls=["ws://127.0.0.1:9/iostat"], interval=0.05)
+    embedded = Monitor(interval=0.05)
+    try:
+        wait_for(lambda: len(embedded.window) >= 2 and monitor.state == "reconnecting")
+        for feed in [*monitor.feed_status(), *embedded.feed_status()]:
+            assert status_bar.check_feed(feed) == feed
+    finally:
+        monitor.close()
+        embedded.close()
+
+
+@pytest.mark.parametrize(("window", "rows"), [(1, 10), (3, 10), (60, 5)])
+def test_table_rows_follow_the_window(window: int, rows: int) -> None:
+    monitor = Monitor(window=window, rows=rows, autostart=False)
+    try:
+        for seq in range(200):
+            sample = synthetic_sample(seq, 1_800_000_000.0 + seq)
+            sample["date"] = f"2027-01-15T08:00:00.{seq:03d}Z"
+            monitor.feeds[0].window.add(sample)
+            monitor._changed.add(0)
+            monitor._flush()
+            shown = re.findall(r'title="([^"]+)"', monitor.table.value)
+            expected = [f"2027-01-15T08:00:00.{s:03d}Z" for s in range(seq, -1, -1)]
+            assert shown == expected[: min(window, rows)]
+        assert monitor.errors == 0
+    finally:
+        monitor.close()

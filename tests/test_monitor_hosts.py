@@ -68,8 +68,9 @@ def test_three_hosts_in_one_view_and_one_going_away(
             assert y.ndim == 1 and len(y) >= 5 and np.all((y >= 0) & (y <= 100.5))
         assert all(len(np.asarray(mark.y)) >= 5 for mark in monitor.charts["net"].marks)
         assert all(len(np.asarray(m.y)) == 0 for m in monitor.charts["disk"].marks)  # hidden
+        assert monitor.headline.value.count("<tr>") == 1 + 3  # the hosts' figures and colours
         assert monitor.table.value.count("<th>host</th>") == 1
-        assert monitor.status.value.count("live") == 3
+        assert [feed["state"] for feed in monitor.status.feeds] == ["live"] * 3
         assert our_threads() == ["iostat-widget-loop"]
 
         servers[0][0].kill()  # one host goes away
@@ -79,7 +80,7 @@ def test_three_hosts_in_one_view_and_one_going_away(
         time.sleep(1.0)
         later = [feed.window.newest["seq"] for feed in monitor.feeds[1:]]  # type: ignore[index]
         assert all(b >= a + 5 for a, b in zip(newest, later, strict=True)), (counts, newest, later)
-        assert "reconnecting" in monitor.status.value
+        assert "reconnecting" in [feed["state"] for feed in monitor.status.feeds]
     finally:
         monitor.close()
     assert KernelRuntime.current() is None and our_threads() == []
@@ -90,14 +91,14 @@ def test_toggle_shows_a_chart_and_fills_it_at_once() -> None:
     try:
         wait_for(lambda: len(monitor.window) >= 3)
         disk = monitor.charts["disk"]
-        assert not disk.visible and len(np.asarray(disk.marks[0].x)) == 0
-        assert disk.figure not in monitor.children  # hidden: not on the page at all
+        assert not disk.visible and np.isnan(np.asarray(disk.marks[0].y, dtype=float)).all()
+        assert disk.box not in monitor.chart_area.children  # hidden: not on the page at all
         monitor.toggles["disk"].value = True
-        wait_for(lambda: len(np.asarray(disk.marks[0].x)) >= 3)
+        wait_for(lambda: np.isfinite(np.asarray(disk.marks[0].y, dtype=float)).sum() >= 6)
         y = np.asarray(disk.marks[0].y, dtype=float)
         assert y.shape[0] == 2  # read and write
         assert disk.visible
-        wait_for(lambda: disk.figure in monitor.children)
+        wait_for(lambda: disk.box in monitor.chart_area.children)
         monitor.toggles["cpu"].value = False
         wait_for(lambda: not monitor.charts["cpu"].visible)
     finally:

@@ -180,7 +180,7 @@ def test_run_arithmetic_and_poll_bodies() -> None:
     run.server_requests = 10
     assert run.requests_per_second == 5.0
     summary = run.summary()
-    assert summary["lost %"] == pytest.approx(42.9) and summary["p50"] == pytest.approx(2.5)
+    assert summary["lost %"] == pytest.approx(42.9) and summary["p50 (ms)"] == pytest.approx(2.5)
     empty = Run("none")
     assert empty.lost == 0 and math.isnan(empty.bytes_per_sample)
     assert math.isnan(empty.requests_per_second) and math.isnan(percentiles_ms([])["p99"])

@@ -1,39 +1,58 @@
-"""The table and status HTML: values shown, text escaped."""
+"""The headline and table HTML: values shown as the page shows them, text escaped."""
 
 from __future__ import annotations
 
 from iostat_widget.sources.synthetic import synthetic_sample
-from iostat_widget.widget.table import render_status, render_table
+from iostat_widget.widget.table import (
+    headline_row,
+    render_headline,
+    render_table,
+)
 
 ATTACK = "<img src=x onerror=alert(1)>"
 
 
-def test_table_rows_show_date_us_sy_id_total() -> None:
+def test_table_rows_show_time_us_sy_id_total() -> None:
     sample = synthetic_sample(3, 1_800_000_000.0)
+    sample["date"] = "2027-01-15T08:00:03.250Z"
     html = render_table([sample])
     cpu = sample["cpu"]
     expected = [
-        sample["date"],
         f"{cpu['us']:.1f}",
         f"{cpu['sy']:.1f}",
         f"{cpu['id']:.1f}",
         f"{cpu['us'] + cpu['sy']:.1f}",
     ]
-    assert "".join(f"<td>{cell}</td>" for cell in expected) in html
+    time_cell = '<td title="2027-01-15T08:00:03.250Z">08:00:03.250</td>'  # compact, full on hover
+    assert time_cell + "".join(f"<td>{cell}</td>" for cell in expected) in html
     assert html.count("<tr>") == 2  # header + one row
+    assert "<th>time (UTC)</th>" in html
+    assert "<th>host</th>" in render_table([sample], show_host=True)
 
 
 def test_text_from_the_wire_is_escaped() -> None:
     sample = synthetic_sample(1, 1_800_000_000.0)
     sample["date"] = ATTACK
-    html = render_table([sample])
+    sample["host"] = ATTACK
+    html = render_table([sample], show_host=True)
     assert ATTACK not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
-    status = render_status(ATTACK, "reconnecting", 0, None, error=ATTACK)
-    assert ATTACK not in status
+    assert ATTACK not in render_headline([sample], ["this machine"])
+    assert ATTACK not in render_headline([sample, None], [ATTACK, ATTACK])
 
 
-def test_status_line() -> None:
-    line = render_status("ws://h:1/iostat", "live", 42, 3.4, invalid=2)
-    assert "live" in line and "42 samples" in line and "age 3 ms" in line
-    assert "2 invalid skipped" in line
-    assert "age -" in render_status("ws://h:1/iostat", "connecting", 0, None)
+def test_headline_figures_read_like_the_page() -> None:
+    sample = synthetic_sample(1, 1_800_000_000.0, host="db-7")
+    sample["cpu"]["us"], sample["cpu"]["sy"] = 35.04, 17.75
+    sample["disk"]["read_bps"], sample["disk"]["write_bps"] = 4096.0, 60e6
+    sample["net"]["rx_bps"], sample["net"]["tx_bps"] = 12_345_678.0, 999.0
+    sample["mem"]["used_pct"] = 43.21
+    html = render_headline([sample], ["this machine"])
+    for text in ("db-7", "52.8 %", "us 35.0", "sy 17.8", "4.1 kB/s", "write 60.0 MB/s"):
+        assert text in html
+    for text in ("12.3 MB/s", "sent 999 B/s", "43.2 %"):
+        assert text in html
+    assert "waiting" in render_headline([None], ["this machine"])
+    several = render_headline([sample, None], ["ws://a:1/iostat", "ws://b:1/iostat"])
+    assert several.count("<tr>") == 3 and "db-7" in several and "ws://b:1/iostat" in several
+    assert "60.0 MB/s" in several  # disk read + write
+    assert headline_row(1, None, "ws://b:1/iostat") in several

@@ -7,7 +7,7 @@ import pytest
 
 from iostat_widget.schema import Sample
 from iostat_widget.sources.synthetic import synthetic_sample
-from iostat_widget.widget.window import SampleWindow
+from iostat_widget.widget.window import SampleWindow, busy_percent
 
 
 def samples(seqs: list[int], t0: float = 1_800_000_000.0, step: float = 1.0) -> list[Sample]:
@@ -87,3 +87,57 @@ def test_frozen_server_gets_exactly_one_break() -> None:
     breaks = np.flatnonzero(np.isnan(y[0]))
     assert breaks.tolist() == [6] and np.isnan(y[:, 6]).all()
     assert x[5] < x[6] < x[7]
+
+
+def test_lone_samples_are_widened_only_when_asked() -> None:
+    window = SampleWindow(10)
+    first, second = samples([0, 5])  # a break between: each is a run of one
+    window.add(first)
+    window.add(second)
+    x, y = window.columns(busy_percent)
+    assert y.shape == (1, 3)  # as the gap rule sees it: sample, break, sample
+    x, y = window.columns(busy_percent, lone=0.5)
+    assert y.shape == (1, 5)
+    assert np.isnan(y[0, 2]) and y[0, 0] == y[0, 1] == busy_percent(first)
+    assert y[0, 3] == y[0, 4] == busy_percent(second)
+    t = (x - np.datetime64(0, "ms")).astype(float) / 1000.0
+    assert t[0] == pytest.approx(first["t"] - 0.5) and t[1] == pytest.approx(first["t"] + 0.5)
+    assert t[1] < t[2] < t[3]  # the segments stop short of the break's NaN point
+    assert t[3] == pytest.approx(second["t"] - 0.5) and t[4] == pytest.approx(second["t"] + 0.5)
+
+
+def test_one_sample_is_a_segment_and_runs_are_left_alone() -> None:
+    window = SampleWindow(1)
+    for sample in samples([0, 1, 2]):
+        window.add(sample)
+    x, y = window.columns(busy_percent, lone=0.5)
+    assert y.shape == (1, 2) and y[0, 0] == y[0, 1] and x[0] < x[1]
+    window = SampleWindow(10)
+    for sample in samples([0, 1, 2, 3]):
+        window.add(sample)
+    assert window.columns(busy_percent, lone=0.5)[1].shape == (1, 4)
+
+
+def test_widened_sample_stays_clear_of_a_close_neighbour() -> None:
+    window = SampleWindow(10)
+    first, second = samples([0, 1])
+    second["seq"] = 7  # lost samples, yet only 0.2 s apart
+    second["t"] = first["t"] + 0.2
+    window.add(first)
+    window.add(second)
+    x, _ = window.columns(busy_percent, lone=0.5)
+    t = (x - np.datetime64(0, "ms")).astype(float)
+    assert list(t) == sorted(t) and len(set(t)) == 5
+
+
+def test_nominal_interval_is_the_newest_runs() -> None:
+    window = SampleWindow(10)
+    assert window.nominal() is None
+    for seq in range(4):
+        window.add(synthetic_sample(seq, 1_800_000_000.0 + seq, interval=1.0))
+    assert window.nominal() == 1.0
+    window.add(synthetic_sample(7, 1_800_000_004.0, interval=6.5))  # one late sample
+    assert window.nominal() == 1.0
+    for seq in range(3):  # a restarted server, sampling every 0.5 s
+        window.add(synthetic_sample(seq, 1_800_000_010.0 + seq / 2, interval=0.5))
+    assert window.nominal() == 0.5

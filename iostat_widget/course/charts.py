@@ -15,13 +15,32 @@ import bqplot
 import ipywidgets as widgets
 import numpy as np
 
-__all__ = ["bar_chart", "cdf_chart", "points_chart"]
+__all__ = ["Y_LABEL_OFFSET", "bar_chart", "cdf_chart", "points_chart"]
 
 _PALETTE = ("#1f77b4", "#e4572e", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
-_MARGIN = {"top": 50, "bottom": 60, "left": 70, "right": 20}
+_MARGIN = {"top": 50, "bottom": 60, "left": 80, "right": 20}
+#: Where a left axis's label sits, from the axis line: past tick labels as wide as "10,000" and
+#: inside the left margin. bqplot's default (4ex) puts it over tick labels of four digits or more.
+Y_LABEL_OFFSET = "62px"
+_HEIGHT_PX = 320
+_CDF_HEIGHT_PX = 400  # a distribution chart keeps a band above 100 % for its legend
+_LEGEND_ROW_PX = 16  # one legend entry, and the legend box's padding
 
 
-def _figure(marks: list[Any], axes: list[Any], title: str, legend: str = "top-right") -> Any:
+def _y_axis(scale: Any, label: str, **options: Any) -> Any:
+    """A left axis whose label clears its tick labels."""
+    return bqplot.Axis(
+        scale=scale, side="left", label=label, label_offset=Y_LABEL_OFFSET, **options
+    )
+
+
+def _figure(
+    marks: list[Any],
+    axes: list[Any],
+    title: str,
+    legend: str = "top-right",
+    height_px: int = _HEIGHT_PX,
+) -> Any:
     return bqplot.Figure(
         marks=marks,
         axes=axes,
@@ -29,7 +48,7 @@ def _figure(marks: list[Any], axes: list[Any], title: str, legend: str = "top-ri
         animation_duration=0,
         fig_margin=_MARGIN,
         legend_location=legend,
-        layout=widgets.Layout(width="100%", height="320px"),
+        layout=widgets.Layout(width="100%", height=f"{height_px}px"),
     )
 
 
@@ -68,7 +87,7 @@ def bar_chart(
     )
     axes = [
         bqplot.Axis(scale=x_scale),
-        bqplot.Axis(scale=y_scale, side="left", label=y_label, tick_format=".3~s"),
+        _y_axis(y_scale, y_label, tick_format=".3~s"),
     ]
     return _figure([bars], axes, title)
 
@@ -76,9 +95,16 @@ def bar_chart(
 def cdf_chart(
     series: Mapping[str, Sequence[float]], *, title: str, x_label: str = "latency (ms)"
 ) -> Any:
-    """Cumulative distributions: for each x, the share of values at or below it (in %)."""
+    """Cumulative distributions: for each x, the share of values at or below it (in %).
+
+    The curves can lie anywhere across the chart, so no corner is sure to be free for the legend;
+    the y axis reaches past 100 % instead (ticks stop at 100), and the legend sits in that band,
+    which no curve enters.
+    """
+    plot_px = _CDF_HEIGHT_PX - _MARGIN["top"] - _MARGIN["bottom"]
+    legend_px = _LEGEND_ROW_PX * (len(series) + 1)
     x_scale = bqplot.LinearScale(min=0.0)
-    y_scale = bqplot.LinearScale(min=0.0, max=100.0)
+    y_scale = bqplot.LinearScale(min=0.0, max=100.0 * plot_px / (plot_px - legend_px))
     marks = []
     for i, (label, values) in enumerate(series.items()):
         ordered = np.sort(np.asarray(values, dtype=float))
@@ -98,9 +124,9 @@ def cdf_chart(
         )
     axes = [
         bqplot.Axis(scale=x_scale, label=x_label),
-        bqplot.Axis(scale=y_scale, side="left", label="% at or below"),
+        _y_axis(y_scale, "% at or below", tick_values=np.arange(0.0, 101.0, 20.0)),
     ]
-    return _figure(marks, axes, title, legend="bottom-right")  # empty under a rising curve
+    return _figure(marks, axes, title, legend="top-right", height_px=_CDF_HEIGHT_PX)
 
 
 def points_chart(
@@ -131,6 +157,6 @@ def points_chart(
     ]
     axes = [
         bqplot.Axis(scale=x_scale, label=x_label),
-        bqplot.Axis(scale=y_scale, side="left", label=y_label),
+        _y_axis(y_scale, y_label),
     ]
     return _figure(marks, axes, title, legend="top-left")

@@ -132,6 +132,7 @@ async def naive_poll(
                     seen.add(newest["seq"])
                     run.seqs.append(newest["seq"])
                     run.latencies.append(arrived - newest["t"])
+                    run.answers.append(1)
             elif response.code == 204:
                 run.empty += 1
             else:
@@ -172,10 +173,13 @@ async def long_poll(
             arrived = time.time()
             run.requests += 1
             if response is not None and response.code == 200:
-                for sample in decode_poll_body(response.body):
+                samples = decode_poll_body(response.body)
+                for sample in samples:
                     run.seqs.append(sample["seq"])
                     run.latencies.append(arrived - sample["t"])
                     last = max(last, sample["seq"])
+                if samples:
+                    run.answers.append(len(samples))
             elif response is not None and response.code == 204:
                 run.empty += 1
             else:
@@ -224,6 +228,7 @@ async def websocket_watch(
             sample = decode_sample(message)
             run.seqs.append(sample["seq"])
             run.latencies.append(arrived - sample["t"])
+            run.answers.append(1)
             if window.elapsed() >= duration:
                 break
         window.close(run)

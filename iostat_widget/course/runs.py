@@ -17,12 +17,18 @@ from .counting_proxy import Counts
 __all__ = ["Run", "markdown_table", "percentiles_ms"]
 
 
-def percentiles_ms(latencies: list[float], qs: tuple[int, ...] = (50, 90, 99)) -> dict[str, float]:
-    """``{"p50": ms, ...}`` of latencies given in seconds (NaN when there are none)."""
+def percentiles_ms(
+    latencies: Sequence[float], qs: tuple[int, ...] = (50, 90, 99), *, unit: str = ""
+) -> dict[str, float]:
+    """``{"p50": ms, ...}`` of latencies given in seconds (NaN when there are none).
+
+    ``unit`` is appended to each key: ``unit=" (ms)"`` gives ``{"p50 (ms)": ...}``, the header a
+    table shows.
+    """
     if not latencies:
-        return {f"p{q}": float("nan") for q in qs}
+        return {f"p{q}{unit}": float("nan") for q in qs}
     values = np.percentile(np.asarray(latencies) * 1000.0, qs)
-    return {f"p{q}": round(float(v), 2) for q, v in zip(qs, values, strict=True)}
+    return {f"p{q}{unit}": round(float(v), 2) for q, v in zip(qs, values, strict=True)}
 
 
 def markdown_table(rows: Sequence[Mapping[str, object]]) -> str:
@@ -56,6 +62,8 @@ class Run:
     duration: float = 0.0
     seqs: list[int] = field(default_factory=list)  #: new sample numbers, in arrival order
     latencies: list[float] = field(default_factory=list)  #: seconds, arrival - sample ``t``
+    #: new samples in each answer (poll response or WebSocket message) that brought any, in order
+    answers: list[int] = field(default_factory=list)
     duplicates: int = 0  #: answers holding a sample already seen
     empty: int = 0  #: answers holding no sample at all (204 No Content)
     requests: int = 0  #: HTTP requests sent (a WebSocket counts its one handshake)
@@ -79,6 +87,26 @@ class Run:
         """Samples produced within the span that this client never received."""
         return self.span - len(set(self.seqs))
 
+    def ages_by_place(self) -> dict[int, list[float]]:
+        """Latencies (seconds) grouped by a sample's place in its answer: 0 is the newest.
+
+        An answer that carries several samples carries them oldest first; the older ones were
+        taken earlier and waited longer for the same answer.
+        """
+        places: dict[int, list[float]] = {}
+        start = 0
+        for size in self.answers:
+            for place, latency in enumerate(reversed(self.latencies[start : start + size])):
+                places.setdefault(place, []).append(latency)
+            start += size
+        return dict(sorted(places.items()))
+
+    @property
+    def newest_latencies(self) -> list[float]:
+        """How old the newest sample of each answer was on arrival (what a page that shows only
+        the current value would show)."""
+        return self.ages_by_place().get(0, [])
+
     @property
     def bytes_per_sample(self) -> float:
         """Bytes on the wire (both ways) per new sample received."""
@@ -101,5 +129,5 @@ class Run:
             "duplicates": self.duplicates,
             "requests/s": round(self.requests_per_second, 1),
             "bytes/sample": round(self.bytes_per_sample, 1),
-            **percentiles_ms(self.latencies),
+            **percentiles_ms(self.latencies, unit=" (ms)"),
         }

@@ -1,23 +1,31 @@
 """What every live widget does the same way: hold the kernel runtime and run tasks on its loop.
 
-A widget's feeds run as asyncio tasks on the runtime's background loop. Starting claims the
-runtime (starting it if needed) and schedules the tasks; stopping cancels them, waits for them to
-end, and lets the runtime go (the last user stops its thread). A failed start leaves nothing.
+A widget's feeds run as asyncio tasks on the runtime's background loop, and it may have one timer
+there too (a plain ``call_later`` chain, no task and no thread: ``tick()`` runs on the loop and
+returns the seconds until it should run again). Starting claims the runtime (starting it if
+needed) and schedules the tasks and the timer; stopping cancels them, waits for the tasks to end,
+and lets the runtime go (the last user stops its thread). A failed start leaves nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from .runtime import KernelRuntime
 
-__all__ = ["BackgroundTasks", "Work"]
+__all__ = ["BackgroundTasks", "Tick", "Work"]
 
 Work = Coroutine[Any, Any, None]
 """A feed's reading loop, to run as one task."""
+
+Tick = Callable[[], float | None]
+"""A timer callback: runs on the loop, returns seconds until the next call (``None``: no more)."""
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundTasks:
@@ -27,21 +35,26 @@ class BackgroundTasks:
         self.name = name
         self.runtime: KernelRuntime | None = None
         self.tasks: list[asyncio.Task[None]] = []
+        self._tick: Tick | None = None  # touched only on the loop
+        self._timer: asyncio.Handle | None = None
 
     @property
     def running(self) -> bool:
         """Whether the tasks were started and not stopped."""
         return self.runtime is not None
 
-    def start(self, make: Callable[[KernelRuntime], Sequence[Work]]) -> bool:
-        """Claim the runtime and run what ``make(runtime)`` returns; False if already running."""
+    def start(
+        self, make: Callable[[KernelRuntime], Sequence[Work]], tick: Tick | None = None
+    ) -> bool:
+        """Claim the runtime and run what ``make(runtime)`` returns, and ``tick`` as a timer
+        (first called at once); False if already running."""
         if self.runtime is not None:
             return False
         runtime = KernelRuntime.acquire()
         work: Sequence[Work] = ()
         try:
             work = make(runtime)
-            runtime.loop_thread.run(self._create(work))
+            runtime.loop_thread.run(self._create(work, tick))
         except BaseException:
             for coroutine in work:
                 coroutine.close()  # never scheduled: no "never awaited" warning
@@ -51,11 +64,33 @@ class BackgroundTasks:
         self.runtime = runtime
         return True
 
-    async def _create(self, work: Sequence[Work]) -> None:
+    async def _create(self, work: Sequence[Work], tick: Tick | None) -> None:
         loop = asyncio.get_running_loop()
         self.tasks = [loop.create_task(coroutine, name=self.name) for coroutine in work]
+        if tick is not None:
+            self._tick = tick
+            self._timer = loop.call_soon(self._fire, tick)
+
+    def _fire(self, tick: Tick) -> None:
+        """Run the timer's callback (on the loop) and arm the next call. A callback that raises
+        is logged at debug and tried again a second later: nothing reaches a notebook cell."""
+        self._timer = None
+        if self._tick is not tick:
+            return  # stopped meanwhile
+        try:
+            after = tick()
+        except Exception:
+            log.debug("%s: timer callback failed", self.name, exc_info=True)
+            after = 1.0
+        if after is not None and self._tick is tick:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(max(after, 0.0), self._fire, tick)
 
     async def _cancel(self) -> None:
+        self._tick = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         tasks, self.tasks = self.tasks, []
         for task in tasks:
             task.cancel()

@@ -1,70 +1,145 @@
-"""``Monitor()``: live charts and a table in a notebook cell.
+"""``Monitor()``: live headline figures, charts and a table in a notebook cell.
 
 The widget is fed by asyncio tasks on the kernel's background loop (see ``loop_thread``), so it
 keeps updating while other cells run. Samples arriving together (the history burst on connect,
 several hosts ticking at once) are coalesced into one update; each update is one comm message per
-visible mark (``hold_sync``) carrying numpy arrays of a fixed window, so a kernel's cost does not
-grow with time.
+visible mark (``hold_sync``) carrying numpy arrays of a fixed window, plus one for the headline
+figures, one for the table and one for the status, so a kernel's cost does not grow with time.
+An update that fails anyway is caught, counted (``monitor.errors``), logged at debug level and
+named in the status line: nothing the background loop does may print into a notebook cell.
+
+Status: every change of what the status says goes through ``Monitor._show_status``, which builds
+one :class:`~iostat_widget.widget.status.FeedStatus` dict per feed (``Monitor.feed_status()``)
+and hands them to the :class:`~iostat_widget.widget.status_bar.StatusBar`, whose front end counts
+the newest sample's age up between messages. One timer on the background loop
+(``Monitor._tick``) turns a feed ``stale`` when no sample has come for three nominal intervals,
+and beats once per ``max(interval, 1)`` s (``Monitor._heartbeat``) while running, so the front
+end can tell a busy kernel from one that has gone. Ages are seconds, intervals seconds.
+
+Re-running a notebook cell closes the monitors its previous run made (see ``cells``);
+``Monitor.close_all()`` closes every monitor in the kernel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
-from collections.abc import Sequence
-from typing import Any
+import weakref
+from collections.abc import Collection, Sequence
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
 from ..clients.stream import SampleStream, StreamState
 from ..transports.access import without_token
 from .background import BackgroundTasks, Work
+from .cells import CellRegistry, current_cell
 from .charts import CHARTS, Chart
 from .runtime import KernelRuntime
-from .table import render_status, render_table
+from .status import FeedState, FeedStatus, stale_after
+from .status_bar import StatusBar
+from .table import (
+    headline_row,
+    render_headline,
+    render_headline_rows,
+    render_table,
+    render_table_rows,
+    table_row,
+)
 from .window import SampleWindow
 
 __all__ = ["Feed", "Monitor"]
 
+log = logging.getLogger(__name__)
+
+#: Longest error text kept for the status line, in characters.
+_ERROR_CHARS = 300
+
 
 class Feed:
-    """One server a monitor watches: its stream, its window of samples, its reading task."""
+    """One server a monitor watches: its stream, its window of samples, its reading task.
 
-    def __init__(self, url: str | None, window: int, number: int = 0) -> None:
+    ``interval`` (seconds) is what the monitor expects until the server or its samples say.
+    """
+
+    def __init__(
+        self, url: str | None, window: int, number: int = 0, interval: float = 1.0
+    ) -> None:
         self.url = url  # None: the kernel's embedded server, known once started
         self.number = number  #: its place among the monitor's feeds (and chart marks)
         self.window = SampleWindow(window)
         self.stream: SampleStream | None = None
         self.task: asyncio.Task[None] | None = None
-        self.age_ms: float | None = None
+        self.expected_interval = interval
+        self.server_interval: float | None = None  #: the embedded server's, when it is one
+        self.age_ms: float | None = None  #: the newest sample's age (by its date) on arrival, ms
+        self.received: float | None = None  #: ``time.monotonic()`` the newest sample arrived
+        self.fresh: float | None = None  #: the same, or when the connection went live if later
+        #: (a feed is fresh from the moment it connects: stale means silent since)
+        self.errors = 0  #: updates carrying this feed's samples that failed
+        self.update_error = ""  #: the last one's exception, in one line
+        self._label: tuple[str | None, str] = ("", "")
 
     @property
     def label(self) -> str:
         """Where the samples come from, fit to show (no token)."""
         url = self.stream.url if self.stream is not None else self.url
-        return without_token(url) if url else "embedded"
+        if self._label[0] != url:  # redacting costs a regex: once per URL, not per update
+            self._label = (url, without_token(url) if url else "embedded")
+        return self._label[1]
 
     @property
-    def state(self) -> StreamState:
-        """connecting, live, reconnecting or stopped."""
-        running = self.task is not None and not self.task.done()
-        return self.stream.state if self.stream is not None and running else "stopped"
+    def interval(self) -> float:
+        """Nominal seconds between samples: the embedded server's ``interval``, else the lower
+        median of the samples' own (newest server run), else what the monitor was given."""
+        return self.server_interval or self.window.nominal() or self.expected_interval
 
-    def status(self) -> str:
-        """The feed's status line (HTML)."""
+    @property
+    def state(self) -> FeedState:
+        """connecting, live, reconnecting, stopped, or stale (live, but silent too long)."""
+        return self.state_at(time.monotonic())
+
+    def state_at(self, now: float) -> FeedState:
+        """The state at monotonic time ``now``."""
+        running = self.task is not None and not self.task.done()
+        if self.stream is None or not running:
+            return "stopped"
+        state: StreamState = self.stream.state
+        deadline = self.stale_deadline()
+        if state == "live" and deadline is not None and now >= deadline:
+            return "stale"
+        return state
+
+    def stale_deadline(self) -> float | None:
+        """When (``time.monotonic()``) a connected feed turns stale if nothing more comes."""
+        if self.stream is None or self.stream.state != "live" or self.fresh is None:
+            return None
+        return self.fresh + stale_after(self.interval)
+
+    def status(self, now: float | None = None) -> FeedStatus:
+        """The feed's status dict, built now (``now``: ``time.monotonic()``)."""
         stream = self.stream
-        return render_status(
-            self.label,
-            self.state,
-            stream.received if stream is not None else 0,
-            self.age_ms,
-            stream.invalid if stream is not None else 0,
-            (stream.last_error or "") if stream is not None else "",
-        )
+        now = time.monotonic() if now is None else now
+        state = self.state_at(now)
+        error = self.update_error
+        if not error and stream is not None and state not in ("live", "stale"):
+            error = stream.last_error or ""
+        return {
+            "label": self.label,
+            "state": state,
+            "samples": stream.received if stream is not None else 0,
+            "invalid": stream.invalid if stream is not None else 0,
+            "errors": self.errors,
+            "error": error,
+            "age": max(now - self.received, 0.0) if self.received is not None else None,
+            "interval": self.interval,
+        }
 
 
 class Monitor(widgets.VBox):  # type: ignore[misc]
-    """Live CPU us/sy chart and a table of recent samples, like ``iostat`` in a cell.
+    """Live CPU, disk, network and memory of a machine, like ``iostat`` in a cell.
 
     ``Monitor()`` watches this machine through a server embedded in the kernel (one per kernel,
     shared by every monitor); ``Monitor(url="ws://host:8765/iostat")`` watches another machine;
@@ -73,8 +148,14 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     ``window`` is how many samples the charts keep, ``rows`` how many the table shows, ``interval``
     the embedded server's seconds between samples (set by the monitor that starts it),
     ``charts`` which charts start visible among ``cpu``, ``disk``, ``net``, ``mem`` (the buttons
-    above the charts switch them). ``stop()`` disconnects and ``close()`` also removes the widget.
+    above the charts switch them), ``height`` the CPU chart's CSS height (the others get three
+    quarters of it). ``stop()`` disconnects and ``close()`` also removes the widget. Re-running
+    the notebook cell that made a monitor closes it; ``Monitor.close_all()`` closes them all.
+    ``monitor.errors`` counts updates that failed (the status line names the last one).
     """
+
+    _cells: ClassVar[CellRegistry[Monitor]] = CellRegistry()
+    _instances: ClassVar[weakref.WeakSet[Monitor]] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -89,6 +170,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         autostart: bool = True,
         **kwargs: Any,
     ) -> None:
+        # First: Widget.__del__ calls close() even when __init__ fails half way.
+        self.background = BackgroundTasks("iostat-monitor")
         if url is not None and urls is not None:
             raise ValueError("give url or urls, not both")
         unknown = set(charts) - set(CHARTS)
@@ -100,16 +183,30 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.url = url
         self.interval = interval
         self.rows = rows
-        self.feeds = [Feed(address, window, number) for number, address in enumerate(addresses)]
+        self.feeds = [
+            Feed(address, window, number, interval) for number, address in enumerate(addresses)
+        ]
         self.updates = 0  #: refreshes sent to the front end
-        self.background = BackgroundTasks("iostat-monitor")
+        self.errors = 0  #: updates that failed (caught, logged at debug, named in the status)
         self._flush_pending = False
         self._changed: set[int] = set()  #: feeds with samples since the last flush
+        self._status_sent = -float("inf")  #: ``time.monotonic()`` the status was last sent
+        self._shown_states: list[FeedState] = []  #: the states it said
+        self._next_beat = 0.0  #: ``time.monotonic()`` of the next heartbeat
 
-        hosts = [without_token(a) if a else "this machine" for a in addresses]
-        small = f"calc({height} * 0.6)"
+        self.hosts = [without_token(a) if a else "this machine" for a in addresses]
+        self._headline_rows = [headline_row(n, None, host) for n, host in enumerate(self.hosts)]
+        self._written_rows: dict[int, tuple[Any, str]] = {}  #: id(sample): (sample, its row)
+        small = f"calc({height} * 0.75)"
         self.charts = {
-            name: Chart(spec, hosts, height if name == "cpu" else small)
+            name: Chart(
+                spec,
+                self.hosts,
+                height if name == "cpu" else small,
+                size=window,
+                interval=interval,
+                time_ticks=5 if name == "cpu" else 4,  # the others may share a row: narrower
+            )
             for name, spec in CHARTS.items()
         }
         self.toggles = {}
@@ -123,12 +220,29 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             )
             toggle.observe(self._on_toggle, names="value")
             self.toggles[name] = toggle
-        self.status = widgets.HTML(self._status_html())
-        self.table = widgets.HTML(render_table([]))
-        self.buttons = widgets.HBox(list(self.toggles.values()))
-        super().__init__(children=self._layout(), **kwargs)
+        self.status = StatusBar(layout=widgets.Layout(margin="0 2px"))
+        self.headline = widgets.HTML(
+            render_headline([None] * len(self.feeds), self.hosts),
+            layout=widgets.Layout(margin="4px 2px"),
+        )
+        self.table = widgets.HTML(render_table([]), layout=widgets.Layout(margin="2px"))
+        self.buttons = widgets.HBox(
+            list(self.toggles.values()), layout=widgets.Layout(flex_flow="row wrap")
+        )
+        self.chart_area = widgets.GridBox(
+            layout=widgets.Layout(
+                grid_template_columns="repeat(auto-fit, minmax(min(100%, 340px), 1fr))",
+                grid_gap="8px 16px",
+                margin="4px 0",
+            )
+        )
+        kwargs.setdefault("layout", widgets.Layout(min_width="0"))
+        super().__init__(children=self._arrange(), **kwargs)
+        self._show_status()
+        Monitor._instances.add(self)
         if autostart:
             self.start()
+        self._replace_earlier_runs()
 
     # -- what tests and users read ------------------------------------------------------------
     @property
@@ -157,9 +271,14 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         return any(feed.state != "stopped" for feed in self.feeds)
 
     @property
-    def state(self) -> StreamState:
-        """The first host's state: connecting, live, reconnecting or stopped."""
+    def state(self) -> FeedState:
+        """The first host's state: connecting, live, reconnecting, stopped or stale."""
         return self.feeds[0].state
+
+    def feed_status(self) -> list[FeedStatus]:
+        """One status dict per feed, built now (see :mod:`iostat_widget.widget.status`)."""
+        now = time.monotonic()
+        return [feed.status(now) for feed in self.feeds]
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -167,34 +286,65 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
 
         def streams(runtime: KernelRuntime) -> list[Work]:
             for feed in self.feeds:
-                url = feed.url or runtime.embedded_url(self.interval)
-                feed.stream = SampleStream(url, on_state=self._on_state)
+                url = feed.url
+                if url is None:
+                    url = runtime.embedded_url(self.interval)
+                    if runtime.server is not None:
+                        feed.server_interval = runtime.server.hub.interval
+                on_state = functools.partial(self._on_state, feed)
+                feed.stream = SampleStream(url, on_state=on_state)
             return [self._consume(feed) for feed in self.feeds]
 
-        if self.background.start(streams):
+        self._next_beat = time.monotonic() + self._heartbeat_period()
+        if self.background.start(streams, tick=self._tick):
             for feed, task in zip(self.feeds, self.background.tasks, strict=True):
                 feed.task = task
-            self.status.value = self._status_html()
+            self.background.on_loop(self._show_status)
 
     def stop(self) -> None:
         """Disconnect and end the tasks; the last monitor to stop also stops the embedded server."""
         if self.background.stop():
-            self.status.value = self._status_html()
+            self._show_status()
 
     def close(self) -> None:
         """Stop, then close every widget this monitor is made of."""
         self.stop()
-        for chart in self.charts.values():
+        Monitor._cells.forget(self)
+        Monitor._instances.discard(self)
+        parts = self.__dict__  # all there, unless __init__ failed half way
+        for chart in parts.get("charts", {}).values():
             chart.close()
-        for widget in (*self.toggles.values(), self.buttons, self.status, self.table):
+        for widget in parts.get("toggles", {}).values():
             widget.close()
+        for name in ("buttons", "status", "headline", "table", "chart_area"):
+            if (widget := parts.get(name)) is not None:
+                widget.close()
         super().close()
+
+    @classmethod
+    def close_all(cls) -> int:
+        """Close every monitor in this kernel (shown or not); returns how many there were."""
+        monitors = list(Monitor._instances)
+        for monitor in monitors:
+            monitor.close()
+        return len(monitors)
+
+    def _replace_earlier_runs(self) -> None:
+        """Close what an earlier run of the notebook cell running now made (if in one)."""
+        where = current_cell()
+        if where is None:
+            return
+        for earlier in Monitor._cells.claim(self, where):
+            if earlier is not self:
+                earlier.close()
 
     # -- the feed -----------------------------------------------------------------------------
     async def _consume(self, feed: Feed) -> None:
         assert feed.stream is not None
+        feed.task = asyncio.current_task()  # before the stream reports any state
         async for sample in feed.stream:
             feed.window.add(sample)
+            feed.received = feed.fresh = time.monotonic()
             feed.age_ms = max(time.time() - sample["t"], 0.0) * 1000.0
             self._changed.add(feed.number)
             self._schedule_flush()
@@ -205,21 +355,42 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
+        """One update of everything the new samples change (on the loop); never raises."""
         self._flush_pending = False
         changed, self._changed = self._changed, set()
+        try:
+            self._draw(changed)
+            self.updates += 1
+        except Exception as err:
+            self._failed(err, changed)
+        self._show_status()
+
+    def _draw(self, changed: Collection[int]) -> None:
         windows = [feed.window for feed in self.feeds]
         newest = self.window.newest
         if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
-            scope = newest.get("scope", "host")
-            title = CHARTS["cpu"].title + (" · container" if scope == "container" else "")
-            if self.figure.title != title:
-                self.figure.title = title
+            self.charts["cpu"].set_scope(newest.get("scope", "host"))
         for chart in self.charts.values():
             if chart.visible:
                 chart.update(windows, changed)
-        self.table.value = render_table(self._table_rows(), show_host=len(self.feeds) > 1)
-        self.status.value = self._status_html()
-        self.updates += 1
+        if len(self.feeds) == 1:
+            self.headline.value = render_headline([newest], self.hosts)
+        else:  # re-render only the rows of hosts that ticked
+            for number in changed:
+                host = self.hosts[number]
+                self._headline_rows[number] = headline_row(number, windows[number].newest, host)
+            self.headline.value = render_headline_rows(self._headline_rows)
+        self.table.value = self._render_table()
+
+    def _failed(self, err: Exception, feeds: Collection[int]) -> None:
+        """Count a failed update against ``feeds`` (all when empty) and keep its message."""
+        self.errors += 1
+        message = " ".join(f"{type(err).__name__}: {err}".split())[:_ERROR_CHARS]
+        for feed in self.feeds:
+            if not feeds or feed.number in feeds:
+                feed.errors += 1
+                feed.update_error = message
+        log.debug("iostat-widget Monitor: an update failed", exc_info=err)
 
     def _table_rows(self) -> list[Any]:
         if len(self.feeds) == 1:
@@ -227,27 +398,91 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         rows = [sample for feed in self.feeds for sample in feed.window.rows(self.rows)]
         return sorted(rows, key=lambda sample: sample["t"], reverse=True)[: self.rows]
 
-    def _status_html(self) -> str:
-        return "".join(feed.status() for feed in self.feeds)
+    def _render_table(self) -> str:
+        """The table, each row written once: a new sample adds one row, the rest are kept."""
+        several = len(self.feeds) > 1
+        written: dict[int, tuple[Any, str]] = {}
+        for sample in self._table_rows():
+            # The cache holds the sample too, so no other sample can have its id meanwhile.
+            kept = self._written_rows.get(id(sample))
+            written[id(sample)] = kept or (sample, table_row(sample, show_host=several))
+        self._written_rows = written
+        return render_table_rows([row for _, row in written.values()], several)
 
-    def _on_state(self, state: StreamState) -> None:
-        self.status.value = self._status_html()
+    # -- status -------------------------------------------------------------------------------
+    def _show_status(self) -> None:
+        """Send every feed's status to the front end: the one way a status leaves the kernel.
 
+        Builds :meth:`feed_status` (the dicts a front-end status widget's ``show(feeds)`` takes)
+        and renders them as the status HTML. Never raises (a failure is counted like any
+        update's)."""
+        try:
+            feeds = self.feed_status()
+            self._shown_states = [feed["state"] for feed in feeds]
+            self._status_sent = time.monotonic()
+            self.status.show(feeds)
+        except Exception as err:
+            self._failed(err, ())
+
+    def _heartbeat_period(self) -> float:
+        """Seconds between heartbeats: ``max(interval, 1)`` for the fastest feed."""
+        return max(min(feed.interval for feed in self.feeds), 1.0)
+
+    def _tick(self) -> float:
+        """The monitor's one timer on the background loop; returns seconds to its next call.
+
+        It beats once per heartbeat period, and wakes in between only when a feed is due to turn
+        stale, so a stale feed is shown within a few milliseconds of its deadline and no thread
+        polls anything."""
+        now = time.monotonic()
+        if now >= self._next_beat:
+            self._next_beat = now + self._heartbeat_period()
+            self._heartbeat(now)
+        elif [feed.state_at(now) for feed in self.feeds] != self._shown_states:
+            self._show_status()  # a feed went stale between two beats
+        deadlines = [d for feed in self.feeds if (d := feed.stale_deadline()) and d > now]
+        return min([self._next_beat, *deadlines]) - now + 0.005
+
+    def _heartbeat(self, now: float) -> None:
+        """Once per heartbeat period while running: tell the status bar the kernel is alive (it
+        counts the age up itself, and says "no kernel" when the beats stop), and re-send the
+        status when a state changed."""
+        if [feed.state_at(now) for feed in self.feeds] != self._shown_states:
+            self._show_status()
+        elif now - self._status_sent >= 0.999 * self._heartbeat_period():
+            self.status.heartbeat()
+
+    def _on_state(self, feed: Feed, state: StreamState) -> None:
+        if state == "live":
+            feed.fresh = time.monotonic()  # fresh from the moment it connects
+        self._show_status()
+
+    # -- charts shown -------------------------------------------------------------------------
     def _on_toggle(self, change: dict[str, Any]) -> None:
         self.background.on_loop(self._apply_toggles)  # charts are touched only from the loop
 
     def _apply_toggles(self) -> None:
-        for name, toggle in self.toggles.items():
-            chart = self.charts[name]
-            if toggle.value != chart.visible:
-                chart.show(toggle.value)
-                if toggle.value:  # catch up at once instead of waiting for the next sample
-                    chart.update([feed.window for feed in self.feeds])
-        self.children = self._layout()
+        try:
+            for name, toggle in self.toggles.items():
+                chart = self.charts[name]
+                if toggle.value != chart.visible:
+                    chart.show(toggle.value)
+                    if toggle.value:  # catch up at once instead of waiting for the next sample
+                        chart.update([feed.window for feed in self.feeds])
+            self.children = self._arrange()
+        except Exception as err:
+            self._failed(err, ())
+            self._show_status()
 
-    def _layout(self) -> list[Any]:
-        shown = [chart.figure for chart in self.charts.values() if chart.visible]
-        return [self.status, self.buttons, *shown, self.table]
+    def _arrange(self) -> list[Any]:
+        """Put the shown charts on the page; the monitor's children, top to bottom. CPU, the main
+        chart, has the full width; the others share rows as the width allows (the chart area)."""
+        cpu = self.charts["cpu"]
+        shown = [c.box for c in self.charts.values() if c.visible and c is not cpu]
+        if list(self.chart_area.children) != shown:
+            self.chart_area.children = shown
+        main = [cpu.box] if cpu.visible else []
+        return [self.status, self.headline, self.buttons, *main, self.chart_area, self.table]
 
     def __repr__(self) -> str:
         hosts = ", ".join(feed.label for feed in self.feeds)

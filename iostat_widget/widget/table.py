@@ -1,4 +1,11 @@
-"""HTML for the widget's table and status line, escaped, built from samples alone (pure)."""
+"""HTML for the widget's headline figures and table (and the line monitor's status line), escaped,
+built from samples alone (pure).
+
+Numbers are written as the page writes them (:mod:`iostat_widget.widget.formats`): rates in
+decimal SI units per second (``4.1 kB/s``), percentages with one decimal, times of day as
+``HH:MM:SS.mmm`` in UTC (the full ISO date in the cell's ``title``). Colours come from the
+JupyterLab theme's CSS variables, with fallbacks for front ends without them.
+"""
 
 from __future__ import annotations
 
@@ -6,56 +13,179 @@ from collections.abc import Sequence
 from html import escape
 
 from ..schema import Sample
+from .formats import DASH, format_percent, format_rate, format_time
+from .palette import LINES, SYSTEM_LINE, USER_LINE, host_colour
 
-__all__ = ["render_status", "render_table", "status_line"]
+__all__ = [
+    "headline_row",
+    "render_headline",
+    "render_headline_rows",
+    "render_table",
+    "render_table_rows",
+    "status_line",
+    "table_row",
+]
+
+_MUTED = "var(--jp-ui-font-color2, #667085)"
+_TEXT = "var(--jp-ui-font-color1, #1d2430)"
+_RULE = "var(--jp-border-color2, #d0d5dd)"
 
 _STYLE = (
-    "<style>.iostat-table{border-collapse:collapse;font-family:monospace;font-size:12px}"
-    ".iostat-table th,.iostat-table td{padding:1px 8px;text-align:right}"
-    ".iostat-table th{border-bottom:1px solid #999}"
+    "<style>.iostat-table{border-collapse:collapse;font-family:var(--jp-code-font-family,"
+    f"monospace);font-size:12px;color:{_TEXT}}}"
+    ".iostat-table th,.iostat-table td{padding:1px 8px;text-align:right;white-space:nowrap}"
+    f".iostat-table th{{border-bottom:1px solid {_RULE};font-weight:600}}"
     ".iostat-table td:first-child,.iostat-table th:first-child{text-align:left}</style>"
 )
-_COLUMNS = ("date", "us", "sy", "id", "total")
+_COLUMNS = ("time (UTC)", "us", "sy", "id", "total")
+
+_HEADLINE_STYLE = (
+    "<style>.iostat-figures{display:flex;flex-wrap:wrap;gap:4px 22px;align-items:baseline;"
+    f"color:{_TEXT};font-size:12px;line-height:1.3;font-variant-numeric:tabular-nums}}"
+    f".iostat-figures .k{{color:{_MUTED};text-transform:uppercase;letter-spacing:.04em;"
+    "font-size:11px;margin-right:5px}"
+    ".iostat-figures .v{font-size:17px;font-weight:650;margin-right:5px}"
+    f".iostat-figures .s{{color:{_MUTED}}}"
+    ".iostat-figures .w{display:inline-block;width:9px;height:9px;border-radius:2px;"
+    "margin-right:4px}"
+    ".iostat-figures .host{font-family:var(--jp-code-font-family,monospace);"
+    f"color:{_MUTED};overflow-wrap:anywhere}}"
+    f".iostat-hosts{{border-collapse:collapse;font-size:12px;color:{_TEXT};"
+    "font-variant-numeric:tabular-nums}"
+    ".iostat-hosts th,.iostat-hosts td{padding:1px 10px 1px 0;text-align:right;"
+    "white-space:nowrap}"
+    f".iostat-hosts th{{color:{_MUTED};font-weight:600}}"
+    ".iostat-hosts td:first-child,.iostat-hosts th:first-child{text-align:left;"
+    "white-space:normal;overflow-wrap:anywhere}</style>"
+)
 
 
 def render_table(samples: Sequence[Sample], *, show_host: bool = False) -> str:
-    """A table of samples (date, us, sy, id, total = us + sy), in the order given.
+    """A table of samples (time, us, sy, id, total = us + sy), in the order given.
 
-    ``show_host`` adds a host column, for a monitor watching several machines.
+    The time is the sample's ``date`` as ``HH:MM:SS.mmm`` (its full text in the cell's
+    ``title``); ``show_host`` adds a host column, for a monitor watching several machines.
     """
+    return render_table_rows([table_row(s, show_host=show_host) for s in samples], show_host)
+
+
+def table_row(sample: Sample, *, show_host: bool = False) -> str:
+    """One sample's row of :func:`render_table` (a monitor keeps the rows it has written)."""
+    cpu = sample["cpu"]
+    date = escape(sample["date"])
+    cells = [f'<td title="{date}">{escape(format_time(sample["date"]))}</td>']
+    if show_host:
+        cells.insert(0, f"<td>{escape(sample['host'])}</td>")
+    cells += (
+        f"<td>{value}</td>"
+        for value in (
+            format_percent(cpu["us"]),
+            format_percent(cpu["sy"]),
+            format_percent(cpu["id"]),
+            format_percent(cpu["us"] + cpu["sy"]),
+        )
+    )
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def render_table_rows(rows: Sequence[str], show_host: bool = False) -> str:
+    """The table from rows made by :func:`table_row`."""
     columns = ("host", *_COLUMNS) if show_host else _COLUMNS
     head = "".join(f"<th>{name}</th>" for name in columns)
-    body = []
-    for sample in samples:
-        cpu = sample["cpu"]
-        cells = (
-            *((escape(sample["host"]),) if show_host else ()),
-            escape(sample["date"]),
-            f"{cpu['us']:.1f}",
-            f"{cpu['sy']:.1f}",
-            f"{cpu['id']:.1f}",
-            f"{cpu['us'] + cpu['sy']:.1f}",
-        )
-        body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    return f'{_STYLE}<table class="iostat-table"><tr>{head}</tr>{"".join(body)}</table>'
+    return f'{_STYLE}<table class="iostat-table"><tr>{head}</tr>{"".join(rows)}</table>'
+
+
+def _swatch(colour: str) -> str:
+    return f'<span class="w" style="background:{colour}"></span>'
+
+
+def _figure(name: str, value: str, sub: str, colour: str | None = None) -> str:
+    swatch = _swatch(colour) if colour else ""
+    return (
+        f'<span><span class="k">{name}</span>{swatch}<span class="v">{value}</span>'
+        f'<span class="s">{sub}</span></span>'
+    )
+
+
+def render_headline(newest: Sequence[Sample | None], hosts: Sequence[str]) -> str:
+    """The latest figures above the charts: for one host, CPU busy (us, sy), disk read/write,
+    network received/sent and memory used, like the page's tiles, each with the colour of its
+    line; for several, one row per host (its line's colour, busy %, disk, network, memory).
+    ``newest[i]`` is host ``i``'s newest sample (``None`` before its first), ``hosts[i]`` its
+    name as the monitor shows it."""
+    if len(newest) == 1:
+        return _HEADLINE_STYLE + _one_host(newest[0])
+    pairs = enumerate(zip(newest, hosts, strict=True))
+    return render_headline_rows([headline_row(n, sample, host) for n, (sample, host) in pairs])
+
+
+def headline_row(number: int, sample: Sample | None, host: str) -> str:
+    """Host ``number``'s row of the several-hosts headline (kept by the monitor between
+    updates, so a host that did not tick costs nothing)."""
+    name = escape(sample["host"] if sample is not None and sample["host"] else host)
+    cells = [f"{_swatch(host_colour(number))}{name}"]
+    if sample is None:
+        cells += [DASH] * 4
+    else:
+        cells += [
+            f"{format_percent(sample['cpu']['us'] + sample['cpu']['sy'])} %",
+            format_rate(sample["disk"]["read_bps"] + sample["disk"]["write_bps"]),
+            format_rate(sample["net"]["rx_bps"] + sample["net"]["tx_bps"]),
+            f"{format_percent(sample['mem']['used_pct'])} %",
+        ]
+    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+
+
+def render_headline_rows(rows: Sequence[str]) -> str:
+    """The several-hosts headline from each host's :func:`headline_row`."""
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in ("host", "CPU busy", "disk read+write", "net rx+tx", "mem used")
+    )
+    table = f'<table class="iostat-hosts"><tr>{head}</tr>{"".join(rows)}</table>'
+    return f'{_HEADLINE_STYLE}<div class="iostat-figures">{table}</div>'
+
+
+def _one_host(sample: Sample | None) -> str:
+    if sample is None:
+        return '<div class="iostat-figures"><span class="s">waiting for a sample…</span></div>'
+    cpu, disk, net = sample["cpu"], sample["disk"], sample["net"]
+    scope = " · container" if sample.get("scope") == "container" else ""
+    figures = [
+        f'<span class="host">{escape(sample["host"] or "(unnamed host)")}{scope}</span>',
+        _figure(
+            "CPU busy",
+            f"{format_percent(cpu['us'] + cpu['sy'])} %",
+            f"{_swatch(USER_LINE)}us {format_percent(cpu['us'])} · "
+            f"{_swatch(SYSTEM_LINE)}sy {format_percent(cpu['sy'])}",
+        ),
+        _figure(
+            "disk read",
+            format_rate(disk["read_bps"]),
+            f"{_swatch(LINES[1])}write {format_rate(disk['write_bps'])}",
+            LINES[0],
+        ),
+        _figure(
+            "net received",
+            format_rate(net["rx_bps"]),
+            f"{_swatch(LINES[1])}sent {format_rate(net['tx_bps'])}",
+            LINES[0],
+        ),
+        _figure("memory used", f"{format_percent(sample['mem']['used_pct'])} %", "", LINES[0]),
+    ]
+    return '<div class="iostat-figures">' + "".join(figures) + "</div>"
 
 
 def status_line(url: str, state: str, details: Sequence[str], error: str = "") -> str:
     """One line: where from, the connection state (coloured), then ``details``; the last error
     while not live. Every widget's status line, so they all read alike."""
-    colour = {"live": "#2a7", "stopped": "#888"}.get(state, "#c80")
+    colour = {"live": "#16a34a", "stopped": "#98a2b3"}.get(state, "#d97706")
     parts = [f"<code>{escape(url)}</code>", f'<b style="color:{colour}">{escape(state)}</b>']
     parts += details
     if error and state != "live":
         parts.append(f"<i>{escape(error)}</i>")
-    return '<div style="font-size:12px">' + " · ".join(parts) + "</div>"
-
-
-def render_status(
-    url: str, state: str, received: int, age_ms: float | None, invalid: int = 0, error: str = ""
-) -> str:
-    """A monitor's status: how many samples, how old the newest one is, what was skipped."""
-    details = [f"{received} samples", "age -" if age_ms is None else f"age {age_ms:.0f} ms"]
-    if invalid:
-        details.append(f"{invalid} invalid skipped")
-    return status_line(url, state, details, error)
+    return (
+        f'<div style="font-size:12px;color:{_TEXT};overflow-wrap:anywhere">'
+        + " · ".join(parts)
+        + "</div>"
+    )
