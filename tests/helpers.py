@@ -3,17 +3,63 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, NoReturn
 
 import psutil
+import pytest
 
 from iostat_widget.server import Server
 from iostat_widget.widget.loop_thread import LoopThread
 
-__all__ = ["gone", "http_get", "our_threads", "serving_in_thread", "until", "wait_for"]
+__all__ = [
+    "gone",
+    "http_get",
+    "our_threads",
+    "require_node",
+    "run_node",
+    "serving_in_thread",
+    "unavailable",
+    "until",
+    "wait_for",
+]
+
+
+def unavailable(message: str, what: str) -> NoReturn:
+    """A tool the tests drive is missing: skip here, but fail when ``CI`` is set, so a machine
+    that lacks it can never pass by skipping (``what``: the tests that need it)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set, so {what} must run, not skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def require_node(name: str = "node") -> str:
+    """The Node.js executable (see :func:`unavailable` when it is missing)."""
+    found = shutil.which(name)
+    if found is None:
+        unavailable(f"{name} is missing; install it with `apt-get install -y nodejs`", "JS tests")
+    return found
+
+
+def run_node(script: str, stdin: str | None = None) -> Any:
+    """Run ``script`` as an ES module under Node; what it printed last, parsed as JSON."""
+    done = subprocess.run(
+        [require_node(), "--input-type=module", "-e", script],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def wait_for(predicate: Callable[[], bool], limit: float = 10.0) -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ import pytest
 
 from iostat_widget.widget.formats import format_percent, format_rate, format_time
 
-from .test_gaps import SAMPLES_JS, require_node
+from .helpers import run_node
+from .test_gaps import SAMPLES_JS
 
 FIXTURE = Path(__file__).parent / "fixtures" / "formats.json"
 CASES: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -31,7 +31,6 @@ def test_python_prints_what_the_fixture_says(name: str) -> None:
 
 
 def test_the_page_prints_the_same() -> None:
-    node = require_node()
     script = (
         f"import * as m from {json.dumps(SAMPLES_JS.as_uri())};\n"
         f"const cases = {json.dumps({name: CASES[name] for name in PYTHON})};\n"
@@ -40,19 +39,10 @@ def test_the_page_prints_the_same() -> None:
         " out[name] = list.map(([value]) => [value, m[name](value)]);\n"
         "console.log(JSON.stringify(out));\n"
     )
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {name: CASES[name] for name in PYTHON}
+    assert run_node(script) == {name: CASES[name] for name in PYTHON}
 
 
 def test_the_widgets_status_bar_writes_ages_as_the_page_does() -> None:
-    node = require_node()
     bar = Path(__file__).parents[1] / "iostat_widget" / "widget" / "status_bar.js"
     script = (
         f"import * as page from {json.dumps(SAMPLES_JS.as_uri())};\n"
@@ -61,12 +51,4 @@ def test_the_widgets_status_bar_writes_ages_as_the_page_does() -> None:
         "const ages = cases.map(([v]) => [v, page.formatAge(v), bar.formatAge(v)]);\n"
         "console.log(JSON.stringify(ages));\n"
     )
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [[value, text, text] for value, text in CASES["formatAge"]]
+    assert run_node(script) == [[value, text, text] for value, text in CASES["formatAge"]]

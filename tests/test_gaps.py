@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any, cast
@@ -31,23 +28,13 @@ from iostat_widget.gaps import (
 from iostat_widget.schema import Sample
 from iostat_widget.widget.window import SampleWindow, busy_percent
 
+from .helpers import require_node, run_node
 from .test_cli import start_serve
 
 FIXTURE = Path(__file__).parent / "fixtures" / "gap_sequences.json"
 SAMPLES_JS = Path(__file__).parent.parent / "js" / "samples.js"
 CASES: list[dict[str, Any]] = json.loads(FIXTURE.read_text())
 IDS = [case["name"] for case in CASES]
-
-
-def require_node(name: str = "node") -> str:
-    """The Node.js executable; skips the test without it, or fails it when ``CI`` is set."""
-    found = shutil.which(name)
-    if found:
-        return found
-    message = f"{name} is missing; install it with `apt-get install -y nodejs`"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI is set, so the page's JS tests must run, not skip)")
-    pytest.skip(message)
 
 
 #: For every window: its breaks found through SampleWindow.runs(), and through isGap directly.
@@ -76,18 +63,8 @@ console.log(JSON.stringify({ factor: m.GAP_INTERVALS, windows: out }));
 
 
 def js_breaks(windows: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    node = require_node()
     script = f"import * as m from {json.dumps(SAMPLES_JS.as_uri())};\n{JS_BREAKS}"
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        input=json.dumps(windows),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    result: dict[str, Any] = json.loads(done.stdout)
+    result: dict[str, Any] = run_node(script, stdin=json.dumps(windows))
     return result
 
 

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import subprocess
 from importlib.resources import files
 from typing import Any, get_type_hints
 
@@ -23,6 +20,8 @@ from iostat_widget.widget.status_bar import (
     check_feed,
     feed_status,
 )
+
+from .helpers import run_node
 
 PACKAGE = files("iostat_widget.widget")
 STATUS_JS = PACKAGE.joinpath("status_bar.js")
@@ -204,30 +203,10 @@ def test_heartbeat_bumps_beat_only() -> None:
 # -- the front end's rules, under Node -----------------------------------------------------------
 
 
-def require_node() -> str:
-    """The Node.js executable; skips without it, or fails when ``CI`` is set."""
-    found = shutil.which("node")
-    if found:
-        return found
-    message = "node is missing; install it with `apt-get install -y nodejs`"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI is set, so the JS tests must run, not skip)")
-    pytest.skip(message)
-
-
 def js(expression: str) -> Any:
     """``expression`` evaluated against status_bar.js's exports (as ``m``), as JSON."""
     url = json.dumps(f"file://{STATUS_JS}")
-    script = f"import * as m from {url};\nconsole.log(JSON.stringify({expression}));"
-    done = subprocess.run(
-        [require_node(), "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_node(f"import * as m from {url};\nconsole.log(JSON.stringify({expression}));")
 
 
 def test_js_formats_ages_like_the_page() -> None:
