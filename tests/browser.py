@@ -35,7 +35,9 @@ __all__ = [
     "http_json",
     "jupyter_lab",
     "launch_chromium",
+    "open_notebook",
     "require_chromium",
+    "running_jupyter_lab",
     "watch_page",
 ]
 
@@ -156,7 +158,15 @@ class JupyterLab(NamedTuple):
 
 @pytest.fixture
 def jupyter_lab(tmp_path: Path) -> Iterator[JupyterLab]:
-    """A JupyterLab server on loopback with fresh config, state and workspaces."""
+    """A JupyterLab server on loopback with fresh config, state and workspaces, per test."""
+    with running_jupyter_lab(tmp_path) as lab:
+        yield lab
+
+
+@contextmanager
+def running_jupyter_lab(tmp_path: Path) -> Iterator[JupyterLab]:
+    """A JupyterLab server on loopback rooted at ``tmp_path``, with fresh config, state and
+    workspaces there; stopped on exit (for a module-wide server, outside the fixture)."""
     port, token = free_port(), "iostat-widget-test"
     env = {**os.environ}
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
@@ -206,3 +216,20 @@ def jupyter_lab(tmp_path: Path) -> Iterator[JupyterLab]:
             process.kill()
             process.wait(5)
         log.close()
+
+
+def open_notebook(page: Page, lab: JupyterLab, notebook: str) -> None:
+    """Open ``notebook`` (a path under Lab's root) in a fresh workspace and wait until it is the
+    current tab and its kernel is idle (``app.restored`` resolves before the URL's notebook)."""
+    page.goto(f"{lab.base}/lab/tree/{notebook}?reset&token={lab.token}")
+    page.wait_for_function(
+        """(path) => {
+            const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const kernel = panel && panel.sessionContext && panel.sessionContext.session
+                && panel.sessionContext.session.kernel;
+            return !!panel && !!panel.context && panel.context.path === path
+                && !!kernel && kernel.status === "idle";
+        }""",
+        arg=notebook,
+        timeout=60_000,
+    )

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from iostat_widget.sources.synthetic import synthetic_sample
-from iostat_widget.widget.charts import CHARTS, Chart, nice_ticks, time_format, time_ticks
+from iostat_widget.widget.charts import (
+    CHARTS,
+    Chart,
+    nice_ticks,
+    tick_step,
+    time_format,
+    time_ticks,
+)
 from iostat_widget.widget.window import SampleWindow
 
 T0 = 1_800_000_000.0
@@ -244,3 +251,17 @@ def test_legends_cover_nothing(name: str) -> None:
     finally:
         one.close()
         many.close()
+
+
+def test_a_span_wandering_around_a_step_boundary_keeps_its_step() -> None:
+    # window=1 at 0.5 s: the axis spans 4 measured intervals, 1.99 to 2.01 s, and a chart allows
+    # 4 time ticks: 2.0 / 0.5 is right on the boundary between a 0.5 s and a 1 s step.
+    step = None
+    chosen = set()
+    for span in (2.0, 2.01, 1.99, 2.02, 1.98, 2.0):
+        step = tick_step(span, 4, step)
+        chosen.add(step)
+    assert len(chosen) == 1
+    assert tick_step(2.01, 4) == 1 and tick_step(2.0, 4) == 0.5  # the boundary is real
+    assert tick_step(60.0, 4, keep=0.5) == 15  # far from the step in use: chosen afresh
+    assert time_format(time_ticks(T0, T0 + 2.01, 4, step=0.5)) == "%M:%S.%L"

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from .browser import JupyterLab, launch_chromium, watch_page
+from .browser import JupyterLab, launch_chromium, open_notebook, watch_page
 
 pytestmark = pytest.mark.browser
 
@@ -64,20 +64,6 @@ def write_notebook(root: Path) -> None:
     nbformat.write(notebook, root / NOTEBOOK)
 
 
-def open_notebook(page: Page, lab: JupyterLab) -> None:
-    page.goto(f"{lab.base}/lab/tree/{NOTEBOOK}?reset&token={lab.token}")
-    page.wait_for_function(
-        f"""() => {{
-            const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-            const kernel = panel && panel.sessionContext && panel.sessionContext.session
-                && panel.sessionContext.session.kernel;
-            return !!panel && !!panel.context && panel.context.path === "{NOTEBOOK}"
-                && !!kernel && kernel.status === "idle";
-        }}""",
-        timeout=60_000,
-    )
-
-
 def run_cell(page: Page, index: int, wait: bool) -> None:
     """Run cell ``index``; with ``wait``, until the kernel replies (else return at once)."""
     script = f"""async () => {{
@@ -95,7 +81,7 @@ def test_monitor_draws_updates_and_keeps_going_during_a_busy_cell(
     write_notebook(tmp_path)  # the fixture's JupyterLab serves tmp_path
     page = lab_page
     watch = watch_page(page)
-    open_notebook(page, jupyter_lab)
+    open_notebook(page, jupyter_lab, NOTEBOOK)
 
     run_cell(page, 0, wait=True)
     page.wait_for_selector(CPU_PATH, timeout=30_000)

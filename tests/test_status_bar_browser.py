@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from .browser import JupyterLab, http_json, launch_chromium, watch_page
+from .browser import JupyterLab, http_json, launch_chromium, open_notebook, watch_page
 
 pytestmark = pytest.mark.browser
 
@@ -103,20 +103,6 @@ def write_notebook(root: Path) -> None:
     (root / NOTEBOOK).write_text(json.dumps(notebook, indent=1))
 
 
-def open_notebook(page: Page, lab: JupyterLab) -> None:
-    page.goto(f"{lab.base}/lab/tree/{NOTEBOOK}?reset&token={lab.token}")
-    page.wait_for_function(
-        f"""() => {{
-            const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-            const kernel = panel && panel.sessionContext && panel.sessionContext.session
-                && panel.sessionContext.session.kernel;
-            return !!panel && !!panel.context && panel.context.path === "{NOTEBOOK}"
-                && !!kernel && kernel.status === "idle";
-        }}""",
-        timeout=60_000,
-    )
-
-
 def run_cell(page: Page, index: int) -> float:
     """Run cell ``index`` until the kernel replies; the page's clock (ms) when it was sent."""
     return float(
@@ -202,7 +188,7 @@ def test_status_bar_keeps_time_in_the_browser_and_notices_a_gone_kernel(
     write_notebook(tmp_path)  # the fixture's JupyterLab serves tmp_path
     page = lab_page
     watch = watch_page(page)
-    open_notebook(page, jupyter_lab)
+    open_notebook(page, jupyter_lab, NOTEBOOK)
     page.evaluate(RECORD_MESSAGES)
 
     run_cell(page, 0)

@@ -38,7 +38,15 @@ from ..schema import Sample
 from .palette import LINES, SYSTEM_FILL, SYSTEM_LINE, USER_FILL, USER_LINE, host_colour
 from .window import SampleWindow, busy_percent
 
-__all__ = ["CHARTS", "Chart", "ChartSpec", "nice_ticks", "time_format", "time_ticks"]
+__all__ = [
+    "CHARTS",
+    "Chart",
+    "ChartSpec",
+    "nice_ticks",
+    "tick_step",
+    "time_format",
+    "time_ticks",
+]
 
 Getter = Callable[[Sample], float]
 
@@ -132,14 +140,25 @@ def nice_ticks(peak: float, floor: float = RATE_FLOOR) -> list[float]:
     return [step * i for i in range(steps + 1)]
 
 
-def time_ticks(start: float, end: float, most: int = MAX_TICKS) -> list[float]:
+def tick_step(span: float, most: int = MAX_TICKS, keep: float | None = None) -> float:
+    """Seconds between time ticks over ``span`` seconds: the smallest of :data:`TICK_STEPS`
+    giving at most ``most``. ``keep``, the step in use, stays while it gives between 2 and
+    ``most`` + 1 ticks: a span that wanders around a boundary (a measured interval jitters)
+    must not flip the labels from one sample to the next."""
+    if keep is not None and 2 <= span / keep <= most + 1:
+        return keep
+    return next((s for s in TICK_STEPS if span / s <= most), TICK_STEPS[-1])
+
+
+def time_ticks(
+    start: float, end: float, most: int = MAX_TICKS, step: float | None = None
+) -> list[float]:
     """Round times (epoch seconds) to tick the axis from ``start`` to ``end`` with: multiples of
-    the smallest step in :data:`TICK_STEPS` giving at most ``most``, none within
-    :data:`TICK_EDGE` of either end."""
+    ``step`` (default :func:`tick_step`), none within :data:`TICK_EDGE` of either end."""
     span = end - start
     if not span > 0:
         return []
-    step = next((s for s in TICK_STEPS if span / s <= most), TICK_STEPS[-1])
+    step = step if step is not None else tick_step(span, most)
     edge = span * TICK_EDGE
     first, last = math.ceil((start + edge) / step), math.floor((end - edge) / step)
     return [round(k * step, 3) for k in range(first, last + 1)]
@@ -196,6 +215,7 @@ class Chart:
         self._lead: np.timedelta64 = np.timedelta64(0, "ms")  # how far past the newest it was,
         self._frame_span: np.timedelta64 = np.timedelta64(0, "ms")  # and how wide it is
         self._ticks: list[float] = []  # the time ticks sent
+        self._step: float | None = None  # seconds between them
         self.stacked = spec.name == "cpu" and len(self.hosts) == 1
         if self.stacked:
             self.marks.append(
@@ -369,7 +389,9 @@ class Chart:
                     self.y_scale.max = ticks[-1]
                 with self.y_axis.hold_sync():
                     self.y_axis.tick_values = np.asarray(ticks)
-        times = time_ticks(_seconds(start), _seconds(end), self.max_ticks)
+        span = _seconds(end) - _seconds(start)
+        self._step = tick_step(span, self.max_ticks, self._step) if span > 0 else None
+        times = time_ticks(_seconds(start), _seconds(end), self.max_ticks, self._step)
         if times != self._ticks:
             self._ticks = times
             millis = np.rint(np.asarray(times) * 1000.0).astype(np.int64)
