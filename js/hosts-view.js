@@ -73,8 +73,9 @@ class Host {
       added = true;
       const sample = this.samples.newest;
       const lag = now - sample.t;
-      const nominal = nominalIntervals(this.samples.samples).at(-1);
-      const fresh = this.offset === null || (previous !== null && isGap(previous, sample, nominal));
+      // The nominal interval of the newest run, worked out only when there is a pair to judge.
+      const gap = () => isGap(previous, sample, nominalIntervals(this.samples.samples).at(-1));
+      const fresh = this.offset === null || (previous !== null && gap());
       this.offset = fresh ? lag : Math.min(this.offset, lag);
     }
     return added;

@@ -37,7 +37,9 @@ __all__ = [
     "launch_chromium",
     "open_notebook",
     "require_chromium",
+    "run_cell",
     "running_jupyter_lab",
+    "stop_process",
     "watch_page",
 ]
 
@@ -209,13 +211,30 @@ def running_jupyter_lab(tmp_path: Path) -> Iterator[JupyterLab]:
                 time.sleep(0.2)
         yield JupyterLab(base, token)
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)
         log.close()
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server the test started; kill it if it has not ended 15 s later."""
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def run_cell(page: Page, index: int, wait: bool) -> None:
+    """Run cell ``index`` of the current notebook; with ``wait``, until the kernel replies (else
+    return at once, to watch what happens while it runs)."""
+    script = f"""async () => {{
+        const panel = window.jupyterapp.shell.currentWidget;
+        panel.content.activeCellIndex = {index};
+        const done = window.jupyterapp.commands.execute("notebook:run-cell");
+        if ({"true" if wait else "false"}) await done;
+    }}"""
+    page.evaluate(script)
 
 
 def open_notebook(page: Page, lab: JupyterLab, notebook: str) -> None:

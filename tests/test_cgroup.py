@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from iostat_widget.sources.cgroup import (
+from iostat_widget.sources.cgroup import CgroupReading, find_cgroup, read_cgroup
+from iostat_widget.sources.cgroup_files import (
     CgroupError,
-    CgroupReading,
-    find_cgroup,
+    parse_allowed_cpus,
     parse_cfs_quota,
     parse_cpu_list,
     parse_cpu_max,
@@ -18,9 +18,7 @@ from iostat_widget.sources.cgroup import (
     parse_memory_max,
     parse_proc_cgroup,
     parse_v1_memory_limit,
-    read_cgroup,
 )
-from iostat_widget.sources.cgroup_files import parse_allowed_cpus
 from iostat_widget.sources.container import container_cpu_percent, container_memory
 
 MiB = 2**20

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from .browser import JupyterLab, launch_chromium, open_notebook, watch_page
+from .browser import JupyterLab, launch_chromium, open_notebook, run_cell, watch_page
 
 pytestmark = pytest.mark.browser
 
@@ -62,17 +62,6 @@ def write_notebook(root: Path) -> None:
     ]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     nbformat.write(notebook, root / NOTEBOOK)
-
-
-def run_cell(page: Page, index: int, wait: bool) -> None:
-    """Run cell ``index``; with ``wait``, until the kernel replies (else return at once)."""
-    script = f"""async () => {{
-        const panel = window.jupyterapp.shell.currentWidget;
-        panel.content.activeCellIndex = {index};
-        const done = window.jupyterapp.commands.execute("notebook:run-cell");
-        if ({"true" if wait else "false"}) await done;
-    }}"""
-    page.evaluate(script)
 
 
 def test_monitor_draws_updates_and_keeps_going_during_a_busy_cell(

@@ -29,10 +29,11 @@ from .browser import (
     PageWatch,
     launch_chromium,
     open_notebook,
+    run_cell,
     running_jupyter_lab,
     watch_page,
 )
-from .test_lab_browser import NOTEBOOK, run_cell
+from .test_lab_browser import NOTEBOOK
 from .test_status_bar_browser import set_theme
 
 pytestmark = pytest.mark.browser

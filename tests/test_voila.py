@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .browser import free_port, launch_chromium, watch_page
+from .browser import free_port, launch_chromium, stop_process, watch_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -103,9 +103,4 @@ def test_voila_shows_notebook_04_with_a_live_monitor(tmp_path: Path) -> None:
         assert "live" in text
         assert watch.page_errors == [], watch.page_errors
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process)

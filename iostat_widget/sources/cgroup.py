@@ -20,7 +20,6 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
 from .cgroup_files import (
-    V1_UNLIMITED,
     CgroupError,
     parse_allowed_cpus,
     parse_cfs_quota,
@@ -35,19 +34,9 @@ from .cgroup_files import (
 from .proc_stat import user_hz as system_user_hz
 
 __all__ = [
-    "V1_UNLIMITED",
     "CgroupDirs",
-    "CgroupError",
     "CgroupReading",
     "find_cgroup",
-    "parse_cfs_quota",
-    "parse_cpu_list",
-    "parse_cpu_max",
-    "parse_int",
-    "parse_keyed",
-    "parse_memory_max",
-    "parse_proc_cgroup",
-    "parse_v1_memory_limit",
     "read_cgroup",
     "read_cgroup_dirs",
 ]

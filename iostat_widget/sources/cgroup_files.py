@@ -7,7 +7,10 @@ understand.
 
 from __future__ import annotations
 
+from typing import Final
+
 __all__ = [
+    "V1_UNLIMITED",
     "CgroupError",
     "parse_allowed_cpus",
     "parse_cfs_quota",
@@ -21,7 +24,7 @@ __all__ = [
 ]
 
 #: cgroup v1 spells "no memory limit" as a page-aligned LONG_MAX; anything this big is no limit.
-V1_UNLIMITED = 2**62
+V1_UNLIMITED: Final = 2**62
 
 
 class CgroupError(ValueError):
@@ -106,7 +109,7 @@ def parse_proc_cgroup(text: str) -> dict[str, str]:
 
 
 #: More CPUs than any machine has: a list naming more is garbled, not a machine.
-_MAX_CPUS = 1 << 16
+_MAX_CPUS: Final = 1 << 16
 
 
 def parse_cpu_list(text: str) -> frozenset[int]:
