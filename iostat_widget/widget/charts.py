@@ -142,10 +142,10 @@ def nice_ticks(peak: float, floor: float = RATE_FLOOR) -> list[float]:
 
 def tick_step(span: float, most: int = MAX_TICKS, keep: float | None = None) -> float:
     """Seconds between time ticks over ``span`` seconds: the smallest of :data:`TICK_STEPS`
-    giving at most ``most``. ``keep``, the step in use, stays while it gives between 2 and
+    giving at most ``most``. ``keep``, the step in use, stays while it gives between 1 and
     ``most`` + 1 ticks: a span that wanders around a boundary (a measured interval jitters)
     must not flip the labels from one sample to the next."""
-    if keep is not None and 2 <= span / keep <= most + 1:
+    if keep is not None and 1 <= span / keep <= most + 1:
         return keep
     return next((s for s in TICK_STEPS if span / s <= most), TICK_STEPS[-1])
 
@@ -394,10 +394,22 @@ class Chart:
         times = time_ticks(_seconds(start), _seconds(end), self.max_ticks, self._step)
         if times != self._ticks:
             self._ticks = times
-            millis = np.rint(np.asarray(times) * 1000.0).astype(np.int64)
+            values = np.rint(np.asarray(times) * 1000.0).astype(np.int64).astype("datetime64[ms]")
+            fmt = time_format(times)
+            # bqplot draws new values with the old format for a moment: whole-second labels on
+            # sub-second ticks would repeat. So the finer of the two goes first: milliseconds
+            # before sub-second ticks, whole-second ticks before dropping milliseconds.
+            finer_first = fmt.endswith("%L")
             with self.x_axis.hold_sync():
-                self.x_axis.tick_values = millis.astype("datetime64[ms]")
-                self.x_axis.tick_format = time_format(times)
+                if finer_first:
+                    self.x_axis.tick_format = fmt
+                else:
+                    self.x_axis.tick_values = values
+            with self.x_axis.hold_sync():
+                if finer_first:
+                    self.x_axis.tick_values = values
+                else:
+                    self.x_axis.tick_format = fmt
                 self.x_axis.num_ticks = None if times else 0
 
     def close(self) -> None:
