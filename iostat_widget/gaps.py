@@ -21,7 +21,7 @@ sequences in ``tests/fixtures/gap_sequences.json``. Pure: no numpy, no asyncio.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from .schema import Sample
@@ -31,8 +31,10 @@ __all__ = [
     "MIN_NOMINAL",
     "breaks",
     "is_gap",
+    "lower_median",
     "nominal_interval",
     "nominal_intervals",
+    "pair_terms",
 ]
 
 #: Consecutive samples further apart than this many nominal intervals have a break between them.
@@ -51,8 +53,29 @@ def nominal_interval(samples: Sequence[Sample]) -> float:
     """
     if not samples:
         raise ValueError("nominal interval of no samples")
-    intervals = sorted(sample["interval"] for sample in samples)
-    return max(intervals[(len(intervals) - 1) // 2], MIN_NOMINAL)
+    return lower_median([sample["interval"] for sample in samples])
+
+
+def lower_median(intervals: Iterable[float]) -> float:
+    """The nominal interval of a run from its samples' ``interval`` values (seconds): sorted
+    ascending, the element at index ``(n - 1) // 2``, floored at :data:`MIN_NOMINAL`. Raises
+    ``ValueError`` for none."""
+    ordered = sorted(intervals)
+    if not ordered:
+        raise ValueError("nominal interval of no samples")
+    return max(ordered[(len(ordered) - 1) // 2], MIN_NOMINAL)
+
+
+def pair_terms(prev: Sample, next: Sample) -> tuple[bool, float, float]:
+    """What :func:`is_gap` weighs between ``prev`` and ``next`` besides the nominal interval:
+    whether clause 1 or 2 holds, and the two spans clauses 3 and 4 compare with
+    ``GAP_INTERVALS * nominal``: ``next.t - prev.t`` and ``next.interval`` (seconds). A window
+    keeps these per pair, so a new nominal re-judges pairs without reading samples again."""
+    return (
+        next["seq"] != prev["seq"] + 1 or next["t"] <= prev["t"],
+        next["t"] - prev["t"],
+        next["interval"],
+    )
 
 
 def is_gap(prev: Sample, next: Sample, nominal: float) -> bool:
@@ -61,13 +84,9 @@ def is_gap(prev: Sample, next: Sample, nominal: float) -> bool:
     ``nominal`` (seconds, floored at :data:`MIN_NOMINAL`) is that of ``next``'s run
     (:func:`nominal_intervals`); see the module docstring for the four clauses.
     """
+    broken, step, interval = pair_terms(prev, next)
     limit = GAP_INTERVALS * max(nominal, MIN_NOMINAL)
-    return (
-        next["seq"] != prev["seq"] + 1
-        or next["t"] <= prev["t"]
-        or next["t"] - prev["t"] > limit
-        or next["interval"] > limit
-    )
+    return broken or step > limit or interval > limit
 
 
 def nominal_intervals(samples: Sequence[Sample]) -> list[float]:

@@ -42,8 +42,8 @@ def test_the_page_prints_the_same() -> None:
     assert run_node(script) == {name: CASES[name] for name in PYTHON}
 
 
-def test_the_widgets_status_bar_writes_ages_as_the_page_does() -> None:
-    bar = Path(__file__).parents[1] / "iostat_widget" / "widget" / "status_bar.js"
+def test_the_widgets_monitor_text_writes_ages_as_the_page_does() -> None:
+    bar = Path(__file__).parents[1] / "iostat_widget" / "widget" / "monitor_text.js"
     script = (
         f"import * as page from {json.dumps(SAMPLES_JS.as_uri())};\n"
         f"import * as bar from {json.dumps(bar.as_uri())};\n"

@@ -229,12 +229,12 @@ async def test_a_frozen_server_turns_the_monitor_stale_and_back(
         took = time.monotonic() - frozen
         assert evaluate(kernel, "r.state") == "stale"
         assert took <= 3 * interval + 1.0, f"stale after {took:.2f} s"
-        assert evaluate(kernel, "r.status.feeds[0]['state']") == "stale"
+        assert evaluate(kernel, "r.text.feeds[0]['state']") == "stale"
 
         os.kill(process.pid, signal.SIGCONT)
         run(kernel, wait.format(limit=10, state="live"))
         assert evaluate(kernel, "r.state") == "live"
-        assert evaluate(kernel, "r.status.feeds[0]['state']") == "live"
+        assert evaluate(kernel, "r.text.feeds[0]['state']") == "live"
     finally:
         os.kill(process.pid, signal.SIGCONT)
         run(kernel, "r.close()")

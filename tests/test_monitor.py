@@ -48,8 +48,8 @@ def test_embedded_monitor_updates_chart_and_table_in_place() -> None:
     try:
         wait_for(lambda: len(monitor.window) >= 8)
         x = np.asarray(monitor.lines.x)
-        table = monitor.table
-        first_table = table.value
+        bar = monitor.text
+        first_table = monitor.table
         wait_for(lambda: (n := monitor.window.newest) is not None and n["seq"] >= 30)
         assert monitor.state == "live" and monitor.updates >= 2
         x2, y2 = np.asarray(monitor.lines.x), np.asarray(monitor.lines.y)
@@ -59,13 +59,14 @@ def test_embedded_monitor_updates_chart_and_table_in_place() -> None:
         y2 = y2[:, 1:]
         assert np.all(y2[0] >= y2[1])  # us+sy on top of us
         assert np.all((y2 >= 0) & (y2 <= 100.5))
-        assert monitor.table is table and table.value != first_table  # same widget, new rows
-        assert table.value.count("<tr>") == 1 + 5
+        table = monitor.table
+        assert monitor.text is bar and table != first_table  # same widget, new rows
+        assert table.count("<tr>") == 1 + 5
         newest = monitor.window.newest
-        assert newest is not None and f'title="{newest["date"]}"' in table.value
-        [shown] = monitor.status.feeds  # what the status bar shows
+        assert newest is not None and f'title="{newest["date"]}"' in table
+        [shown] = monitor.text.feeds  # what the front end shows
         assert shown["state"] == "live" and shown["samples"] >= 1
-        assert monitor.errors == 0 and "%" in monitor.headline.value
+        assert monitor.errors == 0 and "%" in monitor.headline
         assert our_threads() == ["iostat-widget-loop"]
     finally:
         monitor.close()
@@ -123,7 +124,7 @@ def test_unreachable_url_shows_reconnecting_not_an_exception() -> None:
     monitor = Monitor(url="ws://127.0.0.1:9/iostat")
     try:
         wait_for(lambda: monitor.state == "reconnecting")
-        assert monitor.status.feeds[0]["state"] == "reconnecting"
+        assert monitor.text.feeds[0]["state"] == "reconnecting"
     finally:
         monitor.close()
 
@@ -162,7 +163,7 @@ def test_token_in_url_is_used_but_never_shown() -> None:
     token = "s3cret-token-value"
     with remote_monitor(Server("127.0.0.1", 0, interval=0.05, token=token)) as monitor:
         wait_for(lambda: len(monitor.window) >= 2)
-        shown = repr(monitor.status.feeds)
+        shown = repr(monitor.text.feeds)
         assert token not in shown and "token=***" in shown
         assert token not in repr(monitor)
 
@@ -174,7 +175,7 @@ def test_container_scope_is_labelled() -> None:
         header = monitor.charts["cpu"].header
         wait_for(lambda: "container" in header.value)
         assert "CPU · container" in header.value
-        assert "· container" in monitor.headline.value
+        assert "· container" in monitor.headline
 
 
 @pytest.mark.usefixtures("nothing_left_behind")
@@ -188,7 +189,7 @@ def test_every_window_size_draws_every_chart(window: int, caplog: pytest.LogCapt
         for chart in monitor.charts.values():
             y = np.asarray(chart.marks[0].y, dtype=float).reshape(-1, len(chart.marks[0].x))
             assert np.isfinite(y).all(axis=0).sum() >= 2  # drawn, a lone sample included
-        assert monitor.state == "live" and monitor.status.feeds[0]["samples"] >= 1
+        assert monitor.state == "live" and monitor.text.feeds[0]["samples"] >= 1
     finally:
         monitor.close()
 
@@ -207,7 +208,7 @@ def test_a_failing_update_is_caught_counted_and_named(
     monitor = Monitor(interval=0.05)
     try:
         wait_for(lambda: monitor.errors >= 3)
-        [shown] = monitor.status.feeds
+        [shown] = monitor.text.feeds
         assert shown["errors"] >= 3
         assert "ValueError: Dimension mismatch for trait y" in shown["error"]
         [status] = monitor.feed_status()
@@ -253,7 +254,7 @@ def test_status_dicts_of_a_live_feed_and_after_stop() -> None:
         assert isinstance(status["age"], float) and 0 <= status["age"] < 5
         assert status["interval"] == 0.05  # the embedded server's
         monitor.stop()
-        assert monitor.status.feeds[0]["state"] == "stopped"  # the front end shows no age
+        assert monitor.text.feeds[0]["state"] == "stopped"  # the front end shows no age
     finally:
         monitor.close()
 
@@ -266,19 +267,19 @@ def test_a_silent_server_turns_the_monitor_stale_then_live_again() -> None:
     monitor = Monitor(url=server.url)
     try:
         wait_for(lambda: len(monitor.window) >= 3 and monitor.state == "live")
-        beats: list[int] = []
-        monitor.status.observe(lambda change: beats.append(change["new"]), names="beat")
+        contacts: list[object] = []  # what the front end counts as the kernel being alive
+        monitor.text.observe(lambda c: contacts.append(c["new"]), names=["beat", "feeds"])
         frozen = time.monotonic()
         remote.loop.call_soon_threadsafe(time.sleep, 2.5)  # it neither samples nor sends
         wait_for(lambda: monitor.state == "stale", limit=5)
         took = time.monotonic() - frozen
         assert took < 3 * interval + 0.6, f"stale after {took:.2f} s"
-        wait_for(lambda: monitor.status.feeds[0]["state"] == "stale", limit=1)  # shown too
+        wait_for(lambda: monitor.text.feeds[0]["state"] == "stale", limit=1)  # shown too
         assert monitor.feed_status()[0]["state"] == "stale"
-        seen = len(beats)
-        wait_for(lambda: len(beats) >= seen + 2, limit=3)  # the kernel still says it is alive
+        seen = len(contacts)
+        wait_for(lambda: len(contacts) >= seen + 2, limit=3)  # the kernel still says it is alive
         wait_for(lambda: monitor.state == "live", limit=10)
-        wait_for(lambda: monitor.status.feeds[0]["state"] == "live", limit=1)
+        wait_for(lambda: monitor.text.feeds[0]["state"] == "live", limit=1)
     finally:
         monitor.close()
         remote.run(server.aclose())
@@ -313,14 +314,14 @@ def test_close_all_closes_every_monitor() -> None:
 
 
 @pytest.mark.usefixtures("nothing_left_behind")
-def test_status_dicts_are_what_the_status_bar_takes() -> None:
-    status_bar = pytest.importorskip("iostat_widget.widget.status_bar")
+def test_status_dicts_are_what_the_monitor_text_takes() -> None:
+    monitor_text = pytest.importorskip("iostat_widget.widget.monitor_text")
     monitor = Monitor(urls=["ws://127.0.0.1:9/iostat"], interval=0.05)
     embedded = Monitor(interval=0.05)
     try:
         wait_for(lambda: len(embedded.window) >= 2 and monitor.state == "reconnecting")
         for feed in [*monitor.feed_status(), *embedded.feed_status()]:
-            assert status_bar.check_feed(feed) == feed
+            assert monitor_text.check_feed(feed) == feed
     finally:
         monitor.close()
         embedded.close()
@@ -336,7 +337,7 @@ def test_table_rows_follow_the_window(window: int, rows: int) -> None:
             monitor.feeds[0].window.add(sample)
             monitor._changed.add(0)
             monitor._flush()
-            shown = re.findall(r'title="([^"]+)"', monitor.table.value)
+            shown = re.findall(r'title="([^"]+)"', monitor.table)
             expected = [f"2027-01-15T08:00:00.{s:03d}Z" for s in range(seq, -1, -1)]
             assert shown == expected[: min(window, rows)]
         assert monitor.errors == 0

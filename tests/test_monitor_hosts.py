@@ -68,9 +68,9 @@ def test_three_hosts_in_one_view_and_one_going_away(
             assert y.ndim == 1 and len(y) >= 5 and np.all((y >= 0) & (y <= 100.5))
         assert all(len(np.asarray(mark.y)) >= 5 for mark in monitor.charts["net"].marks)
         assert all(len(np.asarray(m.y)) == 0 for m in monitor.charts["disk"].marks)  # hidden
-        assert monitor.headline.value.count("<tr>") == 1 + 3  # the hosts' figures and colours
-        assert monitor.table.value.count("<th>host</th>") == 1
-        assert [feed["state"] for feed in monitor.status.feeds] == ["live"] * 3
+        assert monitor.headline.count("<tr>") == 1 + 3  # the hosts' figures and colours
+        assert monitor.table.count("<th>host</th>") == 1
+        assert [feed["state"] for feed in monitor.text.feeds] == ["live"] * 3
         assert our_threads() == ["iostat-widget-loop"]
 
         servers[0][0].kill()  # one host goes away
@@ -80,7 +80,7 @@ def test_three_hosts_in_one_view_and_one_going_away(
         time.sleep(1.0)
         later = [feed.window.newest["seq"] for feed in monitor.feeds[1:]]  # type: ignore[index]
         assert all(b >= a + 5 for a, b in zip(newest, later, strict=True)), (counts, newest, later)
-        assert "reconnecting" in [feed["state"] for feed in monitor.status.feeds]
+        assert "reconnecting" in [feed["state"] for feed in monitor.text.feeds]
     finally:
         monitor.close()
     assert KernelRuntime.current() is None and our_threads() == []

@@ -34,7 +34,7 @@ from .browser import (
     watch_page,
 )
 from .test_lab_browser import NOTEBOOK
-from .test_status_bar_browser import set_theme
+from .test_monitor_text_browser import set_theme
 
 pytestmark = pytest.mark.browser
 
@@ -81,8 +81,8 @@ OUTPUT = """(index) => {
         || cell.node.querySelector(".jp-OutputArea-output");
 }"""
 
-#: The status lines in `root`: elements whose text reads like one (the status bar's lines, or
-#: the blocks of an HTML widget), by their text content, so off-screen cells count too.
+#: The status lines in `root`: elements whose text reads like one (``MonitorText``'s lines, or the
+#: blocks of an HTML widget), by their text content, so off-screen cells count too.
 LINES_IN = """(root) => [...root.querySelectorAll(".iostat-status-line, .widget-html-content > *")]
     .map((line) => line.textContent.replace(/\\s+/g, " ").trim())
     .filter((line) => /^\\S+ · [a-z ]+ · \\d+ samples?/.test(line))"""

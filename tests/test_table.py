@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from importlib.resources import files
+
 from iostat_widget.sources.synthetic import synthetic_sample
 from iostat_widget.widget.table import (
     headline_row,
@@ -56,3 +59,15 @@ def test_headline_figures_read_like_the_page() -> None:
     assert several.count("<tr>") == 3 and "db-7" in several and "ws://b:1/iostat" in several
     assert "60.0 MB/s" in several  # disk read + write
     assert headline_row(1, None, "ws://b:1/iostat") in several
+
+
+def test_updates_carry_no_stylesheet_and_the_widget_css_styles_every_class() -> None:
+    # A <style> in every update would make the browser re-parse it and restyle the page each time;
+    # the classes are styled once, by the front end's CSS.
+    sample = synthetic_sample(1, 1_800_000_000.0, host="db-7")
+    html = render_table([sample]) + render_headline([sample], ["x"])
+    html += render_headline([sample, None], ["a", "b"])
+    assert "<style" not in html and "style=" not in html.replace('class="w" style=', "")
+    css = files("iostat_widget.widget").joinpath("monitor_text.css").read_text("utf-8")
+    for name in re.findall(r'class="([\w-]+)"', html):
+        assert f".{name}" in css, name

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from iostat_widget.gaps import breaks, nominal_intervals
 from iostat_widget.schema import Sample
 from iostat_widget.sources.synthetic import synthetic_sample
 from iostat_widget.widget.window import SampleWindow, busy_percent
@@ -141,3 +144,34 @@ def test_nominal_interval_is_the_newest_runs() -> None:
     for seq in range(3):  # a restarted server, sampling every 0.5 s
         window.add(synthetic_sample(seq, 1_800_000_010.0 + seq / 2, interval=0.5))
     assert window.nominal() == 0.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.integers(1, 12),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from([1, 1, 1, 1, 2, -5, 0]),  # next seq - seq: mostly consecutive
+            st.sampled_from([1.0, 1.0, 0.999, 1.002, 3.0, 0.0, -2.0, 0.5]),  # t step
+            st.sampled_from([1.0, 1.0, 1.001, 0.998, 2.0, 6.5, 0.0005, 0.3]),  # interval
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+)
+def test_breaks_kept_from_add_to_add_are_the_rules_breaks(
+    size: int, steps: list[tuple[int, float, float]]
+) -> None:
+    # The window keeps each pair's terms and re-judges them when the nominal changes; whatever
+    # came and went, its breaks and nominals are gaps.breaks and gaps.nominal_intervals of what
+    # it holds now.
+    window = SampleWindow(size)
+    seq, t = 100, 1_800_000_000.0
+    for seq_step, t_step, interval in steps:
+        seq, t = max(seq + seq_step, 0), t + t_step
+        sample = synthetic_sample(seq, t, interval=interval)
+        sample["t"] = t  # unrounded: steps of 0.999 s stay what they are
+        window.add(sample)
+        held = list(window.rows(size))[::-1]
+        assert window._judge() == (nominal_intervals(held), breaks(held))
+        assert window.nominal() == nominal_intervals(held)[-1]

@@ -86,6 +86,16 @@ class BackgroundTasks:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(max(after, 0.0), self._fire, tick)
 
+    def move_timer(self, after: float) -> None:
+        """Call the timer's callback ``after`` seconds from now instead of when it was due (on
+        the loop; a no-op without a timer). Cheaper than a wake-up that finds nothing to do."""
+        tick = self._tick
+        if tick is None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_later(max(after, 0.0), self._fire, tick)
+
     async def _cancel(self) -> None:
         self._tick = None
         if self._timer is not None:

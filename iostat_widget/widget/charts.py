@@ -216,6 +216,7 @@ class Chart:
         self._frame_span: np.timedelta64 = np.timedelta64(0, "ms")  # and how wide it is
         self._ticks: list[float] = []  # the time ticks sent
         self._step: float | None = None  # seconds between them
+        self._getters = tuple(getter for _, getter in spec.rows)
         self.stacked = spec.name == "cpu" and len(self.hosts) == 1
         if self.stacked:
             self.marks.append(
@@ -361,27 +362,32 @@ class Chart:
                 self.frame.x, self.frame.y = np.array([end - span, end]), np.zeros(2)
         start = end - span
         shown = [self._peaks[n] for n, e in self._ends.items() if e >= start]  # not the gone
-        self._fit(max(shown, default=0.0), start, end)
+        self._fit(max(shown, default=0.0), _seconds(start), _seconds(end))
 
     def _update_one(self, window: SampleWindow) -> None:
-        mark = self.marks[0]
-        getters = [getter for _, getter in self.spec.rows]
-        x, y = window.columns(*getters, lone=LONE)
+        # Runs on every sample: integer milliseconds, no datetime64 scalars, no work a percent
+        # chart does not need.
+        rows = len(self.spec.rows)
+        x, y = window.columns(*self._getters, lone=LONE)
         if not len(x):
             return  # nothing yet: the empty frame stays
-        nominal = window.nominal() or self.interval
-        seen = float((x[-1] - x[0]) / np.timedelta64(1, "ms")) / 1000.0
-        span = self._span(nominal, seen)
-        start, end = x[-1] - span, x[-1]
-        x = np.concatenate(([start], x))  # the window's start: sets the axis's span
-        y = np.concatenate((np.full((len(getters), 1), np.nan), y), axis=1)
-        with mark.hold_sync():  # the data first: it is what the user waits for
-            mark.x, mark.y = x, (y[0] if len(getters) == 1 else y)
-        self._fit(_peak(y), start, end)
+        millis = x.view(np.int64)
+        end = int(millis[-1])
+        span = self._span(window.nominal() or self.interval, (end - int(millis[0])) / 1000.0)
+        start = end - int(span / np.timedelta64(1, "ms"))
+        lead = np.empty(len(x) + 1, dtype=np.int64)  # the window's start: sets the axis's span
+        lead[0], lead[1:] = start, millis
+        values = np.empty((rows, len(x) + 1))
+        values[:, 0], values[:, 1:] = np.nan, y
+        with self.marks[0].hold_sync():  # the data first: it is what the user waits for
+            self.marks[0].x = lead.view("datetime64[ms]")
+            self.marks[0].y = values[0] if rows == 1 else values
+        self._fit(0.0 if self.spec.percent else _peak(y), start / 1000.0, end / 1000.0)
 
-    def _fit(self, peak: float, start: np.datetime64, end: np.datetime64) -> None:
+    def _fit(self, peak: float, start: float, end: float) -> None:
         """Keep the axes readable: a rate axis ending at a round number above ``peak``, and time
-        ticks on round times from ``start`` to ``end``; each sent only when it changes."""
+        ticks on round times from ``start`` to ``end`` (epoch seconds); each sent only when it
+        changes."""
         if not self.spec.percent:
             ticks = nice_ticks(peak)
             if self.y_scale.max != ticks[-1]:
@@ -389,9 +395,9 @@ class Chart:
                     self.y_scale.max = ticks[-1]
                 with self.y_axis.hold_sync():
                     self.y_axis.tick_values = np.asarray(ticks)
-        span = _seconds(end) - _seconds(start)
+        span = end - start
         self._step = tick_step(span, self.max_ticks, self._step) if span > 0 else None
-        times = time_ticks(_seconds(start), _seconds(end), self.max_ticks, self._step)
+        times = time_ticks(start, end, self.max_ticks, self._step)
         if times != self._ticks:
             self._ticks = times
             values = np.rint(np.asarray(times) * 1000.0).astype(np.int64).astype("datetime64[ms]")

@@ -3,18 +3,20 @@
 The widget is fed by asyncio tasks on the kernel's background loop (see ``loop_thread``), so it
 keeps updating while other cells run. Samples arriving together (the history burst on connect,
 several hosts ticking at once) are coalesced into one update; each update is one comm message per
-visible mark (``hold_sync``) carrying numpy arrays of a fixed window, plus one for the headline
-figures, one for the table and one for the status, so a kernel's cost does not grow with time.
+visible mark (``hold_sync``) carrying numpy arrays of a fixed window, plus one for all the text
+(``monitor.text``, a :class:`~iostat_widget.widget.monitor_text.MonitorText`, carries the status,
+the headline figures and the table), so a kernel's cost does not grow with time.
 An update that fails anyway is caught, counted (``monitor.errors``), logged at debug level and
 named in the status line: nothing the background loop does may print into a notebook cell.
 
 Status: every change of what the status says goes through ``Monitor._show_status``, which builds
 one :class:`~iostat_widget.widget.status.FeedStatus` dict per feed (``Monitor.feed_status()``)
-and hands them to the :class:`~iostat_widget.widget.status_bar.StatusBar`, whose front end counts
-the newest sample's age up between messages. One timer on the background loop
+and hands them to ``monitor.text`` (:class:`~iostat_widget.widget.monitor_text.MonitorText`),
+whose front end counts the newest sample's age up between messages. One timer on the background loop
 (``Monitor._tick``) turns a feed ``stale`` when no sample has come for three nominal intervals,
-and beats once per ``max(interval, 1)`` s (``Monitor._heartbeat``) while running, so the front
-end can tell a busy kernel from one that has gone. Ages are seconds, intervals seconds.
+and beats when nothing was sent for ``max(interval, 1)`` s while running, so the front end can
+tell a busy kernel from one that has gone; each update moves the timer on, so it fires only when
+samples stop. Ages are seconds, intervals seconds.
 
 Re-running a notebook cell closes the monitors its previous run made (see ``cells``);
 ``Monitor.close_all()`` closes every monitor in the kernel.
@@ -37,9 +39,9 @@ from ..transports.access import without_token
 from .background import BackgroundTasks, Work
 from .cells import CellRegistry, current_cell
 from .charts import CHARTS, Chart
+from .monitor_text import MonitorText
 from .runtime import KernelRuntime
 from .status import FeedState, FeedStatus, stale_after
-from .status_bar import StatusBar
 from .table import (
     headline_row,
     render_headline,
@@ -192,10 +194,12 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self._changed: set[int] = set()  #: feeds with samples since the last flush
         self._status_sent = -float("inf")  #: ``time.monotonic()`` the status was last sent
         self._shown_states: list[FeedState] = []  #: the states it said
-        self._next_beat = 0.0  #: ``time.monotonic()`` of the next heartbeat
 
         self.hosts = [without_token(a) if a else "this machine" for a in addresses]
         self._headline_rows = [headline_row(n, None, host) for n, host in enumerate(self.hosts)]
+        #: the headline figures' and the table's HTML, sent with the next status
+        self._headline = render_headline([None] * len(self.feeds), self.hosts)
+        self._table = render_table([], show_host=len(self.feeds) > 1)
         self._written_rows: dict[int, tuple[Any, str]] = {}  #: id(sample): (sample, its row)
         small = f"calc({height} * 0.75)"
         self.charts = {
@@ -220,12 +224,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             )
             toggle.observe(self._on_toggle, names="value")
             self.toggles[name] = toggle
-        self.status = StatusBar(layout=widgets.Layout(margin="0 2px"))
-        self.headline = widgets.HTML(
-            render_headline([None] * len(self.feeds), self.hosts),
-            layout=widgets.Layout(margin="4px 2px"),
-        )
-        self.table = widgets.HTML(render_table([]), layout=widgets.Layout(margin="2px"))
+        self.text = MonitorText(layout=widgets.Layout(margin="0 2px"))
         self.buttons = widgets.HBox(
             list(self.toggles.values()), layout=widgets.Layout(flex_flow="row wrap")
         )
@@ -275,6 +274,16 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         """The first host's state: connecting, live, reconnecting, stopped or stale."""
         return self.feeds[0].state
 
+    @property
+    def headline(self) -> str:
+        """The headline figures above the charts, as HTML (shown by ``monitor.text``)."""
+        return str(self.text.headline)
+
+    @property
+    def table(self) -> str:
+        """The table of recent samples under the charts, as HTML (shown by ``monitor.text``)."""
+        return str(self.text.table)
+
     def feed_status(self) -> list[FeedStatus]:
         """One status dict per feed, built now (see :mod:`iostat_widget.widget.status`)."""
         now = time.monotonic()
@@ -295,7 +304,6 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 feed.stream = SampleStream(url, on_state=on_state)
             return [self._consume(feed) for feed in self.feeds]
 
-        self._next_beat = time.monotonic() + self._heartbeat_period()
         if self.background.start(streams, tick=self._tick):
             for feed, task in zip(self.feeds, self.background.tasks, strict=True):
                 feed.task = task
@@ -316,7 +324,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             chart.close()
         for widget in parts.get("toggles", {}).values():
             widget.close()
-        for name in ("buttons", "status", "headline", "table", "chart_area"):
+        for name in ("buttons", "text", "chart_area"):
             if (widget := parts.get(name)) is not None:
                 widget.close()
         super().close()
@@ -364,6 +372,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         except Exception as err:
             self._failed(err, changed)
         self._show_status()
+        self.background.move_timer(self._next_wake(time.monotonic()))
 
     def _draw(self, changed: Collection[int]) -> None:
         windows = [feed.window for feed in self.feeds]
@@ -373,14 +382,14 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         for chart in self.charts.values():
             if chart.visible:
                 chart.update(windows, changed)
+        self._table = self._render_table()  # sent with the status, which follows
         if len(self.feeds) == 1:
-            self.headline.value = render_headline([newest], self.hosts)
+            self._headline = render_headline([newest], self.hosts)
         else:  # re-render only the rows of hosts that ticked
             for number in changed:
                 host = self.hosts[number]
                 self._headline_rows[number] = headline_row(number, windows[number].newest, host)
-            self.headline.value = render_headline_rows(self._headline_rows)
-        self.table.value = self._render_table()
+            self._headline = render_headline_rows(self._headline_rows)
 
     def _failed(self, err: Exception, feeds: Collection[int]) -> None:
         """Count a failed update against ``feeds`` (all when empty) and keep its message."""
@@ -413,14 +422,14 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     def _show_status(self) -> None:
         """Send every feed's status to the front end: the one way a status leaves the kernel.
 
-        Builds :meth:`feed_status` (the dicts a front-end status widget's ``show(feeds)`` takes)
-        and renders them as the status HTML. Never raises (a failure is counted like any
-        update's)."""
+        Builds :meth:`feed_status` (the dicts ``MonitorText.show(feeds)`` takes) and sends
+        them with the headline figures and the table, in one message. Never raises (a failure is
+        counted like any update's)."""
         try:
             feeds = self.feed_status()
             self._shown_states = [feed["state"] for feed in feeds]
             self._status_sent = time.monotonic()
-            self.status.show(feeds)
+            self.text.show(feeds, self._headline, self._table)
         except Exception as err:
             self._failed(err, ())
 
@@ -431,26 +440,25 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     def _tick(self) -> float:
         """The monitor's one timer on the background loop; returns seconds to its next call.
 
-        It beats once per heartbeat period, and wakes in between only when a feed is due to turn
-        stale, so a stale feed is shown within a few milliseconds of its deadline and no thread
-        polls anything."""
+        It is due when a feed turns stale or when nothing has been sent for a heartbeat period
+        (:meth:`_next_wake`); every update moves it on (:meth:`_flush`), so while samples flow
+        it never fires, and no thread polls anything. When it fires it re-sends the status if a
+        state changed, else beats if nothing was sent for a period."""
         now = time.monotonic()
-        if now >= self._next_beat:
-            self._next_beat = now + self._heartbeat_period()
-            self._heartbeat(now)
-        elif [feed.state_at(now) for feed in self.feeds] != self._shown_states:
-            self._show_status()  # a feed went stale between two beats
-        deadlines = [d for feed in self.feeds if (d := feed.stale_deadline()) and d > now]
-        return min([self._next_beat, *deadlines]) - now + 0.005
-
-    def _heartbeat(self, now: float) -> None:
-        """Once per heartbeat period while running: tell the status bar the kernel is alive (it
-        counts the age up itself, and says "no kernel" when the beats stop), and re-send the
-        status when a state changed."""
         if [feed.state_at(now) for feed in self.feeds] != self._shown_states:
-            self._show_status()
+            self._show_status()  # a feed went stale
         elif now - self._status_sent >= 0.999 * self._heartbeat_period():
-            self.status.heartbeat()
+            self._status_sent = now
+            self.text.heartbeat()  # the front end counts the age up and says "no kernel"
+            # when neither updates nor beats come
+        return self._next_wake(now)
+
+    def _next_wake(self, now: float) -> float:
+        """Seconds from ``now`` to the timer's next due moment: the next heartbeat (a period after
+        the last message) or the first stale deadline to come, whichever is first."""
+        deadlines = [d for feed in self.feeds if (d := feed.stale_deadline()) and d > now]
+        due = min([self._status_sent + self._heartbeat_period(), *deadlines])
+        return max(due - now, 0.0) + 0.005
 
     def _on_state(self, feed: Feed, state: StreamState) -> None:
         if state == "live":
@@ -482,7 +490,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         if list(self.chart_area.children) != shown:
             self.chart_area.children = shown
         main = [cpu.box] if cpu.visible else []
-        return [self.status, self.headline, self.buttons, *main, self.chart_area, self.table]
+        # The text widget also shows the table, after everything else (see monitor_text).
+        return [self.text, self.buttons, *main, self.chart_area]
 
     def __repr__(self) -> str:
         hosts = ", ".join(feed.label for feed in self.feeds)

@@ -1,7 +1,7 @@
 """What a monitor says about each feed it watches: one dict per feed, the front end's whole input.
 
 :class:`FeedStatus` is the contract between the kernel and the front end that shows the status
-(:meth:`iostat_widget.widget.status_bar.StatusBar.show` takes a list of these dicts). Keys,
+(:meth:`iostat_widget.widget.monitor_text.MonitorText.show` takes a list of these dicts). Keys,
 types and units:
 
 - ``label`` (str): where the samples come from, fit to show (a URL without its token, or

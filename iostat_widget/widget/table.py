@@ -4,7 +4,9 @@ built from samples alone (pure).
 Numbers are written as the page writes them (:mod:`iostat_widget.widget.formats`): rates in
 decimal SI units per second (``4.1 kB/s``), percentages with one decimal, times of day as
 ``HH:MM:SS.mmm`` in UTC (the full ISO date in the cell's ``title``). Colours come from the
-JupyterLab theme's CSS variables, with fallbacks for front ends without them.
+JupyterLab theme's CSS variables, with fallbacks for front ends without them; the headline's and
+the table's styles are in ``monitor_text.css`` (sent once with the widget's front end, not with
+every update).
 """
 
 from __future__ import annotations
@@ -26,38 +28,9 @@ __all__ = [
     "table_row",
 ]
 
-_MUTED = "var(--jp-ui-font-color2, #667085)"
 _TEXT = "var(--jp-ui-font-color1, #1d2430)"
-_RULE = "var(--jp-border-color2, #d0d5dd)"
 
-_STYLE = (
-    "<style>.iostat-table{border-collapse:collapse;font-family:var(--jp-code-font-family,"
-    f"monospace);font-size:12px;color:{_TEXT}}}"
-    ".iostat-table th,.iostat-table td{padding:1px 8px;text-align:right;white-space:nowrap}"
-    f".iostat-table th{{border-bottom:1px solid {_RULE};font-weight:600}}"
-    ".iostat-table td:first-child,.iostat-table th:first-child{text-align:left}</style>"
-)
 _COLUMNS = ("time (UTC)", "us", "sy", "id", "total")
-
-_HEADLINE_STYLE = (
-    "<style>.iostat-figures{display:flex;flex-wrap:wrap;gap:4px 22px;align-items:baseline;"
-    f"color:{_TEXT};font-size:12px;line-height:1.3;font-variant-numeric:tabular-nums}}"
-    f".iostat-figures .k{{color:{_MUTED};text-transform:uppercase;letter-spacing:.04em;"
-    "font-size:11px;margin-right:5px}"
-    ".iostat-figures .v{font-size:17px;font-weight:650;margin-right:5px}"
-    f".iostat-figures .s{{color:{_MUTED}}}"
-    ".iostat-figures .w{display:inline-block;width:9px;height:9px;border-radius:2px;"
-    "margin-right:4px}"
-    ".iostat-figures .host{font-family:var(--jp-code-font-family,monospace);"
-    f"color:{_MUTED};overflow-wrap:anywhere}}"
-    f".iostat-hosts{{border-collapse:collapse;font-size:12px;color:{_TEXT};"
-    "font-variant-numeric:tabular-nums}"
-    ".iostat-hosts th,.iostat-hosts td{padding:1px 10px 1px 0;text-align:right;"
-    "white-space:nowrap}"
-    f".iostat-hosts th{{color:{_MUTED};font-weight:600}}"
-    ".iostat-hosts td:first-child,.iostat-hosts th:first-child{text-align:left;"
-    "white-space:normal;overflow-wrap:anywhere}</style>"
-)
 
 
 def render_table(samples: Sequence[Sample], *, show_host: bool = False) -> str:
@@ -92,7 +65,7 @@ def render_table_rows(rows: Sequence[str], show_host: bool = False) -> str:
     """The table from rows made by :func:`table_row`."""
     columns = ("host", *_COLUMNS) if show_host else _COLUMNS
     head = "".join(f"<th>{name}</th>" for name in columns)
-    return f'{_STYLE}<table class="iostat-table"><tr>{head}</tr>{"".join(rows)}</table>'
+    return f'<table class="iostat-table"><tr>{head}</tr>{"".join(rows)}</table>'
 
 
 def _swatch(colour: str) -> str:
@@ -114,7 +87,7 @@ def render_headline(newest: Sequence[Sample | None], hosts: Sequence[str]) -> st
     ``newest[i]`` is host ``i``'s newest sample (``None`` before its first), ``hosts[i]`` its
     name as the monitor shows it."""
     if len(newest) == 1:
-        return _HEADLINE_STYLE + _one_host(newest[0])
+        return _one_host(newest[0])
     pairs = enumerate(zip(newest, hosts, strict=True))
     return render_headline_rows([headline_row(n, sample, host) for n, (sample, host) in pairs])
 
@@ -143,7 +116,7 @@ def render_headline_rows(rows: Sequence[str]) -> str:
         for name in ("host", "CPU busy", "disk read+write", "net rx+tx", "mem used")
     )
     table = f'<table class="iostat-hosts"><tr>{head}</tr>{"".join(rows)}</table>'
-    return f'{_HEADLINE_STYLE}<div class="iostat-figures">{table}</div>'
+    return f'<div class="iostat-figures">{table}</div>'
 
 
 def _one_host(sample: Sample | None) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ..gaps import is_gap, nominal_interval, nominal_intervals
+from ..gaps import GAP_INTERVALS, MIN_NOMINAL, lower_median, nominal_intervals, pair_terms
 from ..schema import Sample
 
 __all__ = ["SampleWindow", "busy_percent"]
@@ -41,15 +41,63 @@ class SampleWindow:
             raise ValueError(f"window size must be at least 1, got {size!r}")
         self.size = size
         self._samples: deque[Sample] = deque(maxlen=size)
-        self._nominal: float | None = None  # nominal() of the samples held, until the next add
+        # Per sample, what the break rule weighs against the one before it that no nominal
+        # interval changes (gaps.pair_terms; nothing before the first), kept from add to add so a
+        # new nominal re-judges every pair at numpy speed without reading a sample again.
+        self._times: deque[float] = deque(maxlen=size)
+        self._broken: deque[bool] = deque(maxlen=size)
+        self._steps: deque[float] = deque(maxlen=size)
+        self._intervals: deque[float] = deque(maxlen=size)
+        self._run_start: deque[bool] = deque(maxlen=size)  # seq went down: a new server run
+        self._run_starts = 0  # how many samples but the first start a run
+        self._nominals: list[float] | None = None  # nominal_intervals(), until the next add
+        self._breaks: list[int] = []  # indices with a break before them, with _nominals
 
     def __len__(self) -> int:
         return len(self._samples)
 
     def add(self, sample: Sample) -> None:
         """Append one sample (the oldest falls out when the window is full)."""
+        if self._samples:
+            previous = self._samples[-1]
+            broken, step, interval = pair_terms(previous, sample)
+            starts = sample["seq"] <= previous["seq"]
+        else:
+            broken, step, interval, starts = False, 0.0, sample["interval"], False
+        full = len(self._samples) == self.size
         self._samples.append(sample)
-        self._nominal = None
+        self._times.append(sample["t"])
+        self._broken.append(broken)
+        self._steps.append(step)
+        self._intervals.append(interval)
+        self._run_start.append(starts)
+        self._run_starts += starts
+        if full:  # the new first sample's terms were against the one that fell out
+            self._run_starts -= self._run_start[0]
+            self._broken[0], self._steps[0], self._run_start[0] = False, 0.0, False
+        self._nominals = None
+
+    def _judge(self) -> tuple[list[float], list[int]]:
+        """Each sample's nominal interval, and the indices ``i`` with a break between
+        ``samples[i - 1]`` and ``samples[i]``: :func:`iostat_widget.gaps.is_gap` over the kept
+        :func:`~iostat_widget.gaps.pair_terms`, with the same comparisons (NaN compares false
+        in both). Cached until the next ``add``."""
+        if self._nominals is None:
+            n = len(self._samples)
+            if self._run_starts == 0 and n:  # one server run: one nominal
+                nominals = [lower_median(self._intervals)] * n
+            else:
+                nominals = nominal_intervals(self._samples)
+            limit = GAP_INTERVALS * np.maximum(np.asarray(nominals, dtype=np.float64), MIN_NOMINAL)
+            broken = np.fromiter(self._broken, dtype=bool, count=n)
+            steps = np.fromiter(self._steps, dtype=np.float64, count=n)
+            intervals = np.fromiter(self._intervals, dtype=np.float64, count=n)
+            gap = broken | (steps > limit) | (intervals > limit)
+            if n:
+                gap[0] = False
+            self._nominals = nominals
+            self._breaks = np.flatnonzero(gap).tolist()
+        return self._nominals, self._breaks
 
     @property
     def newest(self) -> Sample | None:
@@ -65,12 +113,8 @@ class SampleWindow:
         """Seconds between samples as their server was asked for: the nominal interval
         (:func:`iostat_widget.gaps.nominal_interval`, the lower median of ``interval``) of the
         newest server run in the window; ``None`` while empty. Cached until the next ``add``."""
-        if self._nominal is None and self._samples:
-            run = len(self._samples) - 1
-            while run > 0 and self._samples[run - 1]["seq"] < self._samples[run]["seq"]:
-                run -= 1
-            self._nominal = nominal_interval([self._samples[i] for i in range(run, len(self))])
-        return self._nominal
+        nominals, _ = self._judge()
+        return nominals[-1] if nominals else None
 
     def columns(
         self, *getters: Callable[[Sample], float], lone: float = 0.0
@@ -85,14 +129,22 @@ class SampleWindow:
         ``lone`` after it (never reaching the breaks' NaN points): a line through one point has
         no length, so a chart would show nothing of it. Each widened sample adds one column.
         """
+        nominals, breaks = self._judge()
+        samples = self._samples
+        if not breaks and (not lone or len(samples) != 1):  # the usual case: one unbroken run
+            t = np.fromiter(self._times, np.float64, len(samples))
+            values = [[getter(sample) for sample in samples] for getter in getters]
+            y = np.array(values, dtype=np.float64).reshape(len(getters), len(samples))
+            return np.rint(t * 1000.0).astype(np.int64).astype("datetime64[ms]"), y
+        gaps = set(breaks)
         times: list[float] = []
         rows: list[list[float]] = [[] for _ in getters]
-        nominals = nominal_intervals(self._samples)
         previous: Sample | None = None
         run = 0  # samples in the current run so far
         before = 0.0  # seconds from the current run's first sample back to the break before it
-        for sample, nominal in zip(self._samples, nominals, strict=True):
-            if previous is not None and is_gap(previous, sample, nominal):
+        for index, (sample, nominal) in enumerate(zip(samples, nominals, strict=True)):
+            if index in gaps:
+                assert previous is not None
                 step = sample["t"] - previous["t"]
                 if lone and run == 1:
                     self._widen(times, rows, lone * nominal, before, step)

@@ -228,7 +228,7 @@ def watch(url: str, frames: list[Frame], junk: JunkServer) -> dict[str, Any]:
         assert monitor.stream is not None
         return {
             "y": np.asarray(monitor.lines.y, dtype=np.float64),
-            "table": monitor.table.value,
+            "table": monitor.table,
             "invalid": monitor.stream.invalid,
             "expected": expected,
             "state": monitor.state,
@@ -280,7 +280,7 @@ while not (m.window.newest is not None and m.window.newest["seq"] == {last}):
     assert m.state != "stopped" and time.monotonic() < deadline, m.state
     time.sleep(0.02)
 time.sleep(0.3)  # the last flush
-print("rows", m.table.value.count("<tr><td title="), "invalid", m.stream.invalid)
+print("rows", m.table.count("<tr><td title="), "invalid", m.stream.invalid)
 m.close()
 """
 

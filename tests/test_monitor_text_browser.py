@@ -1,4 +1,4 @@
-"""``StatusBar`` in real JupyterLab, in Chromium: the age counts up in the browser with no kernel
+"""``MonitorText`` in real JupyterLab, in Chromium: the age counts up in the browser with no kernel
 message, ``live`` turns ``stale`` after 3 intervals and back on the next update, ``stopped`` does
 not tick, heartbeats keep a stale line from reading "no kernel", and once the kernel is shut down
 the line says so. Read off the DOM; screenshots in light and dark theme, narrow and wide.
@@ -21,13 +21,14 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-NOTEBOOK = "status_bar_check.ipynb"
+NOTEBOOK = "monitor_text_check.ipynb"
 URL = "ws://db-1.example.org:8765/iostat"
 INTERVAL = 0.5  # seconds: stale after 1.5 s, "no kernel" after max(1.5, 3) + 2 = 5 s of silence
 LINE = ".iostat-status-line"
 
 CELLS = [
-    "from iostat_widget.widget.status_bar import StatusBar, feed_status\n\nbar = StatusBar()\nbar",
+    "from iostat_widget.widget.monitor_text import MonitorText, feed_status\n\n"
+    "bar = MonitorText()\nbar",
     f'bar.show([feed_status("{URL}", "live", samples=4, age=0.0, interval={INTERVAL})])',
     f'bar.show([feed_status("{URL}", "live", samples=5, age=0.05, interval={INTERVAL})])',
     # the kernel's heartbeat, from a thread as the monitor's background loop would send it
@@ -155,10 +156,10 @@ def set_theme(page: Page, dark: bool) -> None:
 
 
 def overflow(page: Page) -> dict[str, float]:
-    """How far the status bar reaches past its output area, and the output's width (px)."""
+    """How far the status lines reach past its output area, and the output's width (px)."""
     result: dict[str, float] = page.evaluate(
         """() => {
-            const bar = document.querySelector(".iostat-status-bar");
+            const bar = document.querySelector(".iostat-monitor-text");
             const output = bar.closest(".jp-OutputArea-output");
             const lines = [...bar.querySelectorAll(".iostat-status-line")];
             const right = Math.max(...lines.map((l) => l.getBoundingClientRect().right));
@@ -174,7 +175,7 @@ def overflow(page: Page) -> dict[str, float]:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    output = page.locator(".jp-OutputArea-output", has=page.locator(".iostat-status-bar"))
+    output = page.locator(".jp-OutputArea-output", has=page.locator(".iostat-monitor-text"))
     output.scroll_into_view_if_needed()
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
@@ -182,7 +183,7 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-def test_status_bar_keeps_time_in_the_browser_and_notices_a_gone_kernel(
+def test_monitor_text_keeps_time_in_the_browser_and_notices_a_gone_kernel(
     jupyter_lab: JupyterLab, lab_page: Page, tmp_path: Path
 ) -> None:
     write_notebook(tmp_path)  # the fixture's JupyterLab serves tmp_path
@@ -192,7 +193,7 @@ def test_status_bar_keeps_time_in_the_browser_and_notices_a_gone_kernel(
     page.evaluate(RECORD_MESSAGES)
 
     run_cell(page, 0)
-    page.wait_for_selector(".iostat-status-bar", state="attached", timeout=30_000)
+    page.wait_for_selector(".iostat-monitor-text", state="attached", timeout=30_000)
 
     # -- live at age 0: the age counts up with no message from the kernel, then reads stale
     sent = run_cell(page, 1)
@@ -237,7 +238,7 @@ def test_status_bar_keeps_time_in_the_browser_and_notices_a_gone_kernel(
     assert texts[1].startswith("ws://web-2.example.org:8765/iostat · stale · 40 samples"), texts
     assert "token=***" in texts[2] and "s3cret" not in texts[2], texts
     assert texts[3].endswith("update failed: ValueError: <b>not markup</b>"), texts  # as text
-    assert page.locator(".iostat-status-bar b").count() == 4  # only the state words are bold
+    assert page.locator(".iostat-monitor-text b").count() == 4  # only the state words are bold
     shots, widths = [], {}
     page.evaluate(
         "() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }"

@@ -1,6 +1,7 @@
 /**
- * The monitor's status lines (the front end of iostat_widget/widget/status_bar.py; an anywidget
- * module: plain ESM, no build step, nothing fetched).
+ * The monitor's text: its status lines, headline figures and table (the front end of
+ * iostat_widget/widget/monitor_text.py; an anywidget module: plain ESM, no build step, nothing
+ * fetched).
  *
  * The kernel sends facts: `feeds`, one object per host ({label, state, samples, invalid, errors,
  * error, age, interval}; age and interval in seconds, age = how old the newest sample was when the
@@ -8,9 +9,13 @@
  * line true between messages, on the browser's monotonic clock (performance.now):
  *   - the age shown is age + (now - when that `feeds` arrived), repainted every 250 ms;
  *   - `live` reads `stale` once that age exceeds 3 intervals;
- *   - any state but `stopped` reads `no kernel` once neither `feeds` nor `beat` has changed for
- *     max(3 intervals, 3 s) + 2 s (the kernel beats at least every max(interval, 1) s).
+ *   - any state but `stopped` reads `no kernel` once no trait has changed for
+ *     max(3 intervals, 3 s) + 2 s (the kernel sends something at least every max(interval, 1) s).
  * Labels and errors come from the network: they are written with textContent only.
+ * `headline` (the newest figures) and `table` (recent samples) are HTML the kernel built and
+ * escaped (table.py); they arrive in the same message as `feeds`. The element takes no box of its
+ * own (display: contents, monitor_text.css): the lines and the headline are items of the monitor's
+ * column where the widget sits, the table comes after the other items (order: 1), under the charts.
  */
 
 export const TICK_MS = 250;
@@ -74,6 +79,10 @@ export function describe(feed, sinceFeeds, sinceContact) {
   };
 }
 
+// Any message from the kernel: `feeds` (handled apart: it also restarts the age), the beat, or
+// the headline and table (which come with news, and then without a beat).
+const CONTACT = "change:beat change:headline change:table";
+
 // When each model's messages arrived (browser clock, ms). Kept per model, not per view, so a view
 // rendered later (a second display, a re-attached output) counts from the same moments.
 const clocks = new WeakMap();
@@ -90,10 +99,10 @@ function track(model) {
     clock.contactAt = performance.now();
   };
   model.on("change:feeds", onFeeds);
-  model.on("change:beat", onBeat);
+  model.on(CONTACT, onBeat);
   clock.untrack = () => {
     model.off("change:feeds", onFeeds);
-    model.off("change:beat", onBeat);
+    model.off(CONTACT, onBeat);
     clocks.delete(model);
   };
   clocks.set(model, clock);
@@ -143,25 +152,43 @@ export default {
 
   render({ model, el }) {
     const clock = track(model); // also where initialize is not called
-    el.classList.add("iostat-status-bar");
+    el.classList.add("iostat-monitor-text");
+    const lines = element("div", "iostat-status-lines");
+    const headline = element("div", "iostat-headline");
+    const table = element("div", "iostat-table-part");
+    el.replaceChildren(lines, headline, table);
     const paint = () => {
       const now = performance.now();
       const feeds = model.get("feeds") ?? [];
-      while (el.children.length > feeds.length) el.lastChild.remove();
-      while (el.children.length < feeds.length) el.append(element("div", "iostat-status-line"));
+      while (lines.children.length > feeds.length) lines.lastChild.remove();
+      while (lines.children.length < feeds.length) lines.append(element("div", "iostat-status-line"));
       feeds.forEach((feed, i) => {
         const view = describe(feed ?? {}, (now - clock.feedsAt) / 1000, (now - clock.contactAt) / 1000);
-        paintLine(el.children[i], view);
+        paintLine(lines.children[i], view);
       });
+    };
+    const shown = new Map();
+    const paintHtml = () => {
+      for (const [name, node] of [["headline", headline], ["table", table]]) {
+        const html = model.get(name) ?? "";
+        if (html !== shown.get(name)) {
+          node.innerHTML = html; // built and escaped by the kernel (see the module's doc)
+          node.hidden = !html;
+          shown.set(name, html);
+        }
+      }
     };
     model.on("change:feeds", paint);
     model.on("change:beat", paint);
+    model.on("change:headline change:table", paintHtml);
     const timer = setInterval(paint, TICK_MS);
     paint();
+    paintHtml();
     return () => {
       clearInterval(timer);
       model.off("change:feeds", paint);
       model.off("change:beat", paint);
+      model.off("change:headline change:table", paintHtml);
     };
   },
 };

@@ -1,6 +1,6 @@
-"""``StatusBar``'s kernel side (traits, ``show``, ``heartbeat``, feed dicts) and the pure rules of
-its front end (``status_bar.js``: age, stale, no kernel, wording) under Node. How it paints in real
-JupyterLab is ``test_status_bar_browser.py``.
+"""``MonitorText``'s kernel side (traits, ``show``, ``heartbeat``, feed dicts) and the pure rules
+of its front end (``monitor_text.js``: age, stale, no kernel, wording) under Node. How it paints in
+real JupyterLab is ``test_monitor_text_browser.py``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any, get_type_hints
 import pytest
 import traitlets
 
-from iostat_widget.widget.status_bar import (
+from iostat_widget.widget.monitor_text import (
     STATES,
     FeedStatus,
-    StatusBar,
+    MonitorText,
     check_feed,
     feed_status,
 )
@@ -24,13 +24,13 @@ from iostat_widget.widget.status_bar import (
 from .helpers import run_node
 
 PACKAGE = files("iostat_widget.widget")
-STATUS_JS = PACKAGE.joinpath("status_bar.js")
-STATUS_CSS = PACKAGE.joinpath("status_bar.css")
+STATUS_JS = PACKAGE.joinpath("monitor_text.js")
+STATUS_CSS = PACKAGE.joinpath("monitor_text.css")
 DASH = "\N{EN DASH}"  # what the page shows for no age
 KEYS = ["label", "state", "samples", "invalid", "errors", "error", "age", "interval"]
 
 
-def sent(bar: StatusBar) -> list[dict[str, Any]]:
+def sent(bar: MonitorText) -> list[dict[str, Any]]:
     """Record what ``bar`` sends to the front end from now on (each message's ``data``)."""
     messages: list[dict[str, Any]] = []
     bar.comm.send = lambda data=None, metadata=None, buffers=None: messages.append(data)
@@ -41,15 +41,15 @@ def sent(bar: StatusBar) -> list[dict[str, Any]]:
 
 
 def test_the_front_end_ships_in_the_package_and_is_what_the_widget_sends() -> None:
-    bar = StatusBar()
+    bar = MonitorText()
     assert bar._esm == STATUS_JS.read_text("utf-8")
     assert bar._css == STATUS_CSS.read_text("utf-8")
     assert "export default" in bar._esm and "render(" in bar._esm
-    assert ".iostat-status-bar" in bar._css
+    assert ".iostat-monitor-text" in bar._css
 
 
 def test_synced_traits_are_the_contract() -> None:
-    bar = StatusBar()
+    bar = MonitorText()
     assert bar.feeds == [] and bar.beat == 0
     assert isinstance(bar.traits()["feeds"], traitlets.List)
     assert isinstance(bar.traits()["beat"], traitlets.Int)
@@ -145,54 +145,66 @@ def test_check_feed_takes_partial_dicts_and_refuses_unknown_keys() -> None:
 
 def test_python_builds_no_html_labels_and_errors_go_verbatim() -> None:
     hostile = '<img src=x onerror="alert(1)"> & <script>'
-    bar = StatusBar()
+    bar = MonitorText()
     bar.show([feed_status(hostile, "reconnecting", error=hostile)])
     feed = bar.get_state()["feeds"][0]
     assert feed["label"] == hostile and feed["error"] == hostile  # no escaping, no markup added
     source = STATUS_JS.read_text("utf-8")
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "DOMParser"):
+    for sink in ("outerHTML", "insertAdjacentHTML", "document.write", "DOMParser"):
         assert sink not in source, sink
+    # One HTML sink: the headline and the table, which the kernel builds and escapes (table.py);
+    # the lines' texts go through textContent.
+    assert source.count("innerHTML") == 1
+    assert "node.innerHTML = html;" in source
     assert "textContent" in source
 
 
 # -- show and heartbeat --------------------------------------------------------------------------
 
 
-def test_show_sets_feeds_and_bumps_beat_in_one_message() -> None:
-    bar = StatusBar()
+def test_show_sends_news_in_one_message_and_else_bumps_the_beat() -> None:
+    bar = MonitorText()
     messages = sent(bar)
     feeds = [feed_status("a", "live", samples=1, age=0.1), feed_status("b", "connecting")]
     bar.show(feeds)
-    assert bar.feeds == feeds and bar.beat == 1
+    assert bar.feeds == feeds and bar.beat == 0
     assert len(messages) == 1
     assert messages[0]["method"] == "update"
-    assert messages[0]["state"] == {"feeds": feeds, "beat": 1}
+    assert messages[0]["state"] == {"feeds": feeds}
 
     bar.show(feeds)  # nothing new: the beat alone says the kernel is alive
-    assert bar.beat == 2
-    assert [m["state"] for m in messages[1:]] == [{"beat": 2}]
+    assert bar.beat == 1
+    assert [m["state"] for m in messages[1:]] == [{"beat": 1}]
+
+    bar.show(feeds, "<b>12.5 %</b>", "<table></table>")  # all the text in the same message
+    bar.show(feeds, "<b>12.5 %</b>", "<table></table>")
+    assert bar.headline == "<b>12.5 %</b>" and bar.table == "<table></table>"
+    assert [m["state"] for m in messages[2:]] == [
+        {"headline": "<b>12.5 %</b>", "table": "<table></table>"},
+        {"beat": 2},
+    ]
 
 
 def test_show_takes_plain_dicts_and_checks_them() -> None:
-    bar = StatusBar()
+    bar = MonitorText()
     bar.show([{"label": "a", "state": "live", "age": -1, "interval": 1}])
     assert bar.feeds == [feed_status("a", "live", age=0.0)]
 
 
 def test_a_malformed_feed_changes_nothing_and_sends_nothing() -> None:
-    bar = StatusBar()
+    bar = MonitorText()
     bar.show([feed_status("a", "live", age=0.1)])
     before = list(bar.feeds)
     messages = sent(bar)
     with pytest.raises(ValueError, match="unknown state"):
-        bar.show([feed_status("a", "live"), {"label": "b", "state": "bogus"}])
+        bar.show([feed_status("a", "live"), {"label": "b", "state": "bogus"}], "<b>new</b>")
     with pytest.raises(ValueError, match="interval"):
         bar.feeds = [{"label": "a", "state": "live", "interval": 0}]
-    assert bar.feeds == before and bar.beat == 1 and messages == []
+    assert bar.feeds == before and bar.beat == 0 and bar.headline == "" and messages == []
 
 
 def test_heartbeat_bumps_beat_only() -> None:
-    bar = StatusBar()
+    bar = MonitorText()
     messages = sent(bar)
     for _ in range(3):
         bar.heartbeat()
@@ -204,7 +216,7 @@ def test_heartbeat_bumps_beat_only() -> None:
 
 
 def js(expression: str) -> Any:
-    """``expression`` evaluated against status_bar.js's exports (as ``m``), as JSON."""
+    """``expression`` evaluated against monitor_text.js's exports (as ``m``), as JSON."""
     url = json.dumps(f"file://{STATUS_JS}")
     return run_node(f"import * as m from {url};\nconsole.log(JSON.stringify({expression}));")
 

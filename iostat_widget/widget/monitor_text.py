@@ -1,20 +1,29 @@
-"""``StatusBar``: the monitor's status lines, with the sample age counted in the browser.
+"""``MonitorText``: the monitor's status lines, with the sample age counted in the browser, and the
+rest of its text: the headline figures under the lines and the table of recent samples.
 
 The kernel sends *facts* (one :class:`FeedStatus` per watched host, plus a heartbeat counter);
-the front end (``status_bar.js``, an anywidget module, no build step) turns them into what the
+the front end (``monitor_text.js``, an anywidget module, no build step) turns them into what the
 user reads and keeps it true between messages:
 
 * **age** ticks up in the browser every 250 ms: ``age + (browser now - when that feeds message
   arrived)``, so it keeps counting while the kernel is busy, frozen or gone;
 * **stale** (amber) replaces ``live`` once that age exceeds ``3 * interval``;
-* **no kernel** (grey, "kernel not responding") replaces any state but ``stopped`` once neither
-  ``feeds`` nor ``beat`` has changed for ``max(3 * interval, 3 s) + 2 s``: after a kernel
-  restart or shutdown the old widget stops claiming ``live``.
+* **no kernel** (grey, "kernel not responding") replaces any state but ``stopped`` once no
+  trait has changed for ``max(3 * interval, 3 s) + 2 s``: after a kernel restart or shutdown the
+  old widget stops claiming ``live``.
 
-The kernel must therefore bump :attr:`StatusBar.beat` (:meth:`StatusBar.heartbeat`) at least
-once per ``max(interval, 1)`` seconds while the monitor runs; :meth:`StatusBar.show` bumps it too.
-Nothing here builds HTML: labels and error texts come from the network, and the front end writes
-them with ``textContent`` only.
+The headline (``headline``) and the table (``table``) are HTML built and escaped in the kernel
+(:mod:`iostat_widget.widget.table`). They travel in the same message as the feeds, so a new sample
+costs the kernel one message for all the monitor's text, not three. The widget's element takes no
+box of its own (``display: contents``): its three parts are items of the monitor's column, the
+lines and the headline where the widget sits, the table after everything else (CSS ``order: 1``),
+under the charts.
+
+The kernel must therefore send something at least once per ``max(interval, 1)`` seconds while the
+monitor runs: :meth:`MonitorText.show` with news, else a bump of :attr:`MonitorText.beat`
+(:meth:`MonitorText.heartbeat`; ``show`` with nothing new bumps it too).
+The status lines build no HTML: labels and error texts come from the network, and the front end
+writes them with ``textContent`` only.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import traitlets
 from ..transports.access import without_token
 from .status import FeedState, FeedStatus
 
-__all__ = ["STATES", "FeedState", "FeedStatus", "StatusBar", "check_feed", "feed_status"]
+__all__ = ["STATES", "FeedState", "FeedStatus", "MonitorText", "check_feed", "feed_status"]
 
 #: The states the kernel may report (the front end adds ``stale`` and ``no kernel`` itself).
 STATES: Final[tuple[str, ...]] = get_args(FeedState)
@@ -97,42 +106,61 @@ def check_feed(feed: Mapping[str, Any]) -> FeedStatus:
 
 
 def _asset(name: str) -> str:
-    """A file shipped next to this module (``status_bar.js``, ``status_bar.css``)."""
+    """A file shipped next to this module (``monitor_text.js``, ``monitor_text.css``)."""
     return files(__package__ or "iostat_widget.widget").joinpath(name).read_text("utf-8")
 
 
-class StatusBar(anywidget.AnyWidget):
-    """One status line per watched host, kept truthful by the browser (see the module's doc).
+class MonitorText(anywidget.AnyWidget):
+    """One status line per watched host, kept truthful by the browser, then the headline figures;
+    the table of recent samples at the end of the column it sits in (see the module's doc).
 
     Synced traits (the contract with the monitor):
 
     ``feeds``: ``list[FeedStatus]`` as JSON dicts, one per host, in the order shown; assigning it
     checks every entry (:func:`check_feed`). ``beat``: an ``int`` the kernel bumps (at least once
-    per ``max(interval, 1)`` s while running) to say it is alive; its value means nothing.
+    per ``max(interval, 1)`` s while running, unless something else is sent) to say it is alive;
+    its value means nothing.
+    ``headline``: HTML shown under the lines; ``table``: HTML shown at the end of the column the
+    widget sits in (both escaped by whoever builds them; ``""`` for none).
 
     :meth:`show` is what a monitor calls on each refresh, :meth:`heartbeat` between refreshes.
     Both may be called from the kernel's background loop thread.
     """
 
-    _esm = _asset("status_bar.js")
-    _css = _asset("status_bar.css")
+    _esm = _asset("monitor_text.js")
+    _css = _asset("monitor_text.css")
 
-    feeds = traitlets.List(traitlets.Dict()).tag(sync=True)
+    feeds: traitlets.List[FeedStatus] = traitlets.List().tag(sync=True)  # _check_feeds checks
     beat = traitlets.Int(0).tag(sync=True)
+    headline = traitlets.Unicode("").tag(sync=True)
+    table = traitlets.Unicode("").tag(sync=True)
 
     @traitlets.validate("feeds")
     def _check_feeds(self, proposal: Mapping[str, Any]) -> list[FeedStatus]:
         return [check_feed(feed) for feed in proposal["value"]]
 
-    def show(self, feeds: Sequence[Mapping[str, Any]]) -> None:
-        """Replace the feeds and bump the heartbeat, in one message to the front end.
+    def show(
+        self,
+        feeds: Sequence[Mapping[str, Any]],
+        headline: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        """Replace the feeds (and the ``headline`` and ``table`` HTML, when given), in one message
+        to the front end; when none of them changed, bump the heartbeat instead (any message
+        says the kernel is alive; an unchanged value is not resent).
 
-        Bumping ``beat`` matters when nothing else changed (an unchanged list is not resent).
         Raises ``ValueError`` (and changes nothing) when a feed is malformed.
         """
         with self.hold_sync():
-            self.feeds = [dict(feed) for feed in feeds]  # _check_feeds checks; bad ones raise
-            self.beat += 1
+            before = self.feeds, self.headline, self.table
+            # First: _check_feeds checks each (a bad one raises before anything changed).
+            self.feeds = cast(list[FeedStatus], [dict(feed) for feed in feeds])
+            if headline is not None:
+                self.headline = headline
+            if table is not None:
+                self.table = table
+            if (self.feeds, self.headline, self.table) == before:
+                self.beat += 1
 
     def heartbeat(self) -> None:
         """Tell the front end the kernel is alive (bumps ``beat``; one small message)."""
