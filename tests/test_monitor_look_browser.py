@@ -170,7 +170,13 @@ MEASURE = f"""(index) => {{
     }});
     const table = [...output.querySelectorAll(".iostat-table tr")].slice(1)
         .map((row) => row.querySelector("td").textContent);
+    const place = (selector) => {{
+        const node = output.querySelector(selector);
+        return node ? box(node) : null;
+    }};
     return {{
+        headline: place(".iostat-figures"),
+        tableBox: place(".iostat-table"),
         width: output.getBoundingClientRect().width,
         output: {{ scroll: output.scrollWidth, client: output.clientWidth }},
         root: root ? {{ scroll: root.scrollWidth, client: root.clientWidth }} : null,
@@ -339,6 +345,20 @@ def layout_faults(layout: dict[str, Any]) -> dict[str, str]:
         covered = plot is None or any(intersect(box, plot) for box in chart["legends"])
         check(not covered, f"{name}: a legend over the plot area", (chart["legends"], plot))
         check(chart["drawn"] > 0, f"{name}: nothing drawn", chart["drawn"])
+    # Page order: headline figures above every chart, the table under every chart.
+    headline, table = layout["headline"], layout["tableBox"]
+    tops = [chart["figure"]["top"] for chart in layout["charts"]]
+    bottoms = [chart["figure"]["bottom"] for chart in layout["charts"]]
+    check(
+        headline is not None and all(headline["bottom"] <= top + 0.5 for top in tops),
+        "headline figures not above the charts",
+        (headline, tops),
+    )
+    check(
+        table is not None and all(table["top"] >= bottom - 0.5 for bottom in bottoms),
+        "table not under the charts",
+        (table, bottoms),
+    )
     times = layout["table"]
     compact = times and all(re.fullmatch(r"\d\d:\d\d:\d\d\.\d{3}", t) for t in times)
     check(bool(compact), "table times not HH:MM:SS.mmm", times)
