@@ -4,6 +4,9 @@ jupyter-server-proxy calls :func:`setup_iostat_widget` (declared as an entry poi
 ``iostat-widget serve`` on a free port the first time someone opens ``<jupyter url>/iostat-widget/``
 and forwards HTTP and WebSocket traffic to it, behind Jupyter's own login. The page finds its stream
 relative to its own URL, so the path prefix needs no configuration.
+
+jupyter-server-proxy comes with the package's ``launcher`` (or ``lab``) extra; this module imports
+nothing of it, so the package installs and runs without it, and the entry point then goes unread.
 """
 
 from __future__ import annotations

@@ -11,35 +11,35 @@ import logging
 import socket
 import time
 from collections.abc import Iterable
-from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 from urllib.parse import quote, urlsplit
 
 from websockets.asyncio.server import Server as WebSocketServer
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as websockets_serve
-from websockets.http11 import Request, Response
 
-from . import __version__
+from ._version import __version__
 from .aio import Service
 from .hub.hub import Hub
+from .hub.line_hub import LineHub
+from .redaction import redacted_logger
 from .schema import MAX_MESSAGE_BYTES
+from .sources.base import Sampler, lifecycle_of
 from .sources.line_feed import LineSource
-from .sources.psutil_sampler import PsutilSampler, Sampler
-from .transports.access import AccessPolicy, redacted_logger
-from .transports.http_routes import Route, Router, json_response
+from .transports.access import AccessPolicy
+from .transports.endpoint import Endpoint
+from .transports.health import Health
+from .transports.http_routes import Router
 from .transports.line_socket import LINES_PATH, LineSocket
 from .transports.long_poll import LongPoll
-from .transports.metrics import MetricsRoute
+from .transports.metrics import Metrics
 from .transports.static_page import StaticPage, default_page_root
-from .transports.websocket import BoundedConnection, WebSocketFanout
+from .transports.websocket import STREAM_PATH, SampleSocket
 
 __all__ = ["STREAM_PATH", "Server", "serve"]
 
 log = logging.getLogger(__name__)
-
-STREAM_PATH = "/iostat"
 
 
 class Server(Service):
@@ -70,33 +70,34 @@ class Server(Service):
         self.host = host
         self.requested_port = port
         self.hub = Hub(
-            sampler if sampler is not None else PsutilSampler(),
+            sampler if sampler is not None else _default_sampler(),
             interval=interval,
             history=history,
             linger=linger,
         )
-        self.fanout = WebSocketFanout(self.hub)
-        self._connection_class = BoundedConnection.capped_at(64 * self.fanout.skip_above)
+        self._sampler_lifecycle = lifecycle_of(self.hub.sampler)
+        self.fanout = SampleSocket(self.hub)
         self.long_poll = LongPoll(self.hub)
+        self.metrics = Metrics(self.hub, self.fanout)
         self.lines = (
-            LineSocket(line_source, history=line_history) if line_source is not None else None
+            LineSocket(LineHub(line_source, history=line_history))
+            if line_source is not None
+            else None
         )
         root = page_root if page_root is not None else default_page_root()
         self.page = StaticPage(root) if root is not None else None
-        routes: dict[str, Route] = {"/healthz": self._healthz, "/poll": self.long_poll.route}
-        routes["/metrics"] = MetricsRoute(self.hub, self.fanout).route
-        if self.page is not None:
-            routes.update(self.page.routes())
         self.token = token
-        guarded = frozenset({"/poll", "/", "/index.html", "/metrics"})
-        self.router = Router(
-            routes,
-            frozenset({STREAM_PATH, LINES_PATH} if self.lines else {STREAM_PATH}),
-            policy=AccessPolicy.build(token, allow_origins, max_clients),
-            guarded=guarded,
-            counted=frozenset({"/poll"}),
-            active=lambda: self.fanout.count + self.long_poll.waiting + self._line_clients,
-        )
+        endpoints: list[Endpoint] = [
+            self.fanout,
+            self.long_poll,
+            self.metrics,
+            Health(self._health),
+        ]
+        if self.lines is not None:
+            endpoints.append(self.lines)
+        if self.page is not None:
+            endpoints.extend(self.page.endpoints())
+        self.router = Router(endpoints, AccessPolicy.build(token, allow_origins, max_clients))
         self._max_size = min(max_size, MAX_MESSAGE_BYTES)
         self._ping_interval = ping_interval
         self._ws_server: WebSocketServer | None = None
@@ -148,28 +149,24 @@ class Server(Service):
 
     @property
     def http_url(self) -> str:
-        """Base HTTP URL of the same port: the page at ``/``, ``/healthz``, ``/poll``."""
+        """Base HTTP URL of the port: the page at ``/``, ``/healthz``, ``/poll``, ``/metrics``."""
         return self._base("http")
 
-    # -- routes -------------------------------------------------------------------------------
-    async def _healthz(self, connection: ServerConnection, request: Request) -> Response:
-        return json_response(
-            {
-                "status": "ok",
-                "version": __version__,
-                "clients": self.fanout.count,
-                "polling": self.long_poll.waiting,
-                "seq": self.hub.seq,
-                "interval": self.hub.interval,
-                "sampling": self.hub.sampling,
-                "uptime": round(time.monotonic() - self._started_at, 3),
-                "skipped": self.fanout.skipped,
-                "dropped": self._connection_class.dropped,
-                "errors": self.hub.errors,
-                "denied": self.router.denied,
-            },
-            HTTPStatus.OK,
-        )
+    # -- health -------------------------------------------------------------------------------
+    def _health(self) -> dict[str, object]:
+        report: dict[str, object] = {
+            "version": __version__,
+            "token_required": self.token is not None,
+            "seq": self.hub.seq,
+            "interval": self.hub.interval,
+            "sampling": self.hub.sampling,
+            "uptime": round(time.monotonic() - self._started_at, 3),
+            "errors": self.hub.errors,
+            "denied": self.router.denied,
+        }
+        for endpoint in self.router.endpoints:
+            report.update(endpoint.status())
+        return report
 
     # -- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> Self:
@@ -186,7 +183,7 @@ class Server(Service):
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_interval,
             close_timeout=1.0,  # a client that does not read must not hold up a shutdown
-            create_connection=self._connection_class,
+            create_connection=self.fanout.connection_class,
             logger=redacted_logger("websockets.server"),
         )
         self._started_at = time.monotonic()
@@ -216,53 +213,95 @@ class Server(Service):
             server.close()
             await server.wait_closed()
 
-    # -- what a command source or /lines adds --------------------------------------------------
-    @property
-    def _line_clients(self) -> int:
-        return len(self.lines.connections) if self.lines is not None else 0
-
+    # -- connections and what the endpoints own -----------------------------------------------
     async def _handler(self, connection: ServerConnection) -> None:
         request = connection.request
         path = urlsplit(request.path).path if request is not None else ""
-        if self.lines is not None and path == LINES_PATH:
-            await self.lines.handler(connection)
-        else:
-            await self.fanout.handler(connection)
+        endpoint = self.router.endpoint(path)
+        if endpoint is not None:  # the router let the handshake through for this path only
+            await endpoint.handler(connection)
 
     async def _start_sources(self) -> None:
-        # A sampler backed by a child process (CommandSampler) runs from start to close.
-        start = getattr(self.hub.sampler, "start", None)
-        if start is not None:
-            await start()
-        if self.lines is not None:
-            await self.lines.start()
+        await self._sampler_lifecycle.start()  # e.g. the iostat child process, start to close
+        for endpoint in self.router.endpoints:
+            await endpoint.start()
 
     async def _stop_sources(self) -> None:
-        if self.lines is not None:
-            await self.lines.aclose()
-        aclose = getattr(self.hub.sampler, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        for endpoint in self.router.endpoints:
+            await endpoint.aclose()
+        await self._sampler_lifecycle.aclose()
+
+
+def _default_sampler() -> Sampler:
+    from .sources.psutil_sampler import PsutilSampler
+
+    return PsutilSampler()
 
 
 def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     *,
+    # what is sampled, and how often
     interval: float = 1.0,
     history: int = 60,
     sampler: Sampler | None = None,
-    **options: Any,
+    linger: float = 5.0,
+    # who may connect
+    token: str | None = None,
+    allow_origins: Iterable[str] = (),
+    max_clients: int = 20_000,
+    # the connections
+    max_size: int = 4096,
+    ping_interval: float | None = 20.0,
+    # what else the port serves
+    page_root: Path | None = None,
+    line_source: LineSource | None = None,
+    line_history: int = 20,
 ) -> Server:
     """Create the server: ``async with serve(port=0) as server: print(server.url)``.
 
-    ``interval`` is seconds between samples, ``history`` how many recent samples a new client
-    receives first, ``sampler`` replaces the psutil source (anything with ``prime``/``sample``).
-    Binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose. Further options:
-    ``token`` (required on the stream, /poll and the page), ``allow_origins`` (origins besides
-    the server's own that browsers may connect from; ``"*"`` for any), ``max_clients``,
-    ``page_root`` (folder of the browser page), ``linger``, ``max_size``, ``ping_interval``,
-    ``line_source`` (a :class:`~iostat_widget.sources.line_feed.LineSource` streamed at
-    ``/lines``) and ``line_history`` (lines a new ``/lines`` client receives first).
+    Sampling: ``interval`` is seconds between samples, ``history`` how many recent samples a
+    new client receives first, ``sampler`` replaces the psutil source (anything with
+    ``prime()`` and ``sample(seq)``; one with ``start()``/``aclose()`` too is started and
+    closed with the server), ``linger`` how many seconds sampling goes on after the last client
+    leaves.
+
+    Access: binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose. ``token`` is
+    required (``?token=`` or ``Authorization: Bearer``) on every data endpoint (the stream,
+    ``/lines``, ``/poll``, ``/metrics``, the page's index); ``allow_origins`` lists the origins
+    besides the server's own that browsers may connect from (``"*"`` for any);
+    ``max_clients`` caps viewers (WebSocket and long-poll clients; more get 503).
+
+    Connections: ``max_size`` is the largest message (bytes) a client may send,
+    ``ping_interval`` the keepalive period in seconds (``None``: none).
+
+    Also served: ``page_root`` is the folder of the browser page (default: the packaged one);
+    ``line_source`` (a :class:`~iostat_widget.sources.line_feed.LineSource`) is streamed at
+    ``/lines``, a newcomer receiving its last ``line_history`` lines first.
+
+    Binding happens on ``start()`` (or ``async with``), which raises ``OSError`` when the port
+    cannot be bound, and whatever a sampler's or line source's ``start()`` raises (e.g.
+    :class:`~iostat_widget.sources.child.CommandNotFoundError`).
+
+    Raises:
+        ValueError: a non-positive ``interval``, ``history`` below 1, ``line_history`` below 0,
+            a token shorter than 8 characters, an origin that is not ``scheme://host[:port]``,
+            or ``max_clients`` below 1.
     """
-    return Server(host, port, interval=interval, history=history, sampler=sampler, **options)
+    return Server(
+        host,
+        port,
+        interval=interval,
+        history=history,
+        sampler=sampler,
+        linger=linger,
+        token=token,
+        allow_origins=allow_origins,
+        max_clients=max_clients,
+        max_size=max_size,
+        ping_interval=ping_interval,
+        page_root=page_root,
+        line_source=line_source,
+        line_history=line_history,
+    )

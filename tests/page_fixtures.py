@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from iostat_widget.server import Server
-from iostat_widget.sources.psutil_sampler import Sampler
+from iostat_widget.sources.base import Sampler
 from iostat_widget.sources.synthetic import SyntheticSampler
 from iostat_widget.widget.loop_thread import LoopThread
 

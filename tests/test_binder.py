@@ -43,6 +43,14 @@ print(notebook.cells[0].outputs[0]["text"], end="")
 """
 
 
+# The tiles jupyter-server-proxy puts in JupyterLab's launcher, read as it reads them at start-up.
+LAUNCHER_TILES = """
+from jupyter_server_proxy.config import get_entrypoint_server_processes
+
+print(*[p.name for p in get_entrypoint_server_processes() if p.launcher_entry.enabled])
+"""
+
+
 def requirement_names(lines: list[str]) -> set[str]:
     names = set()
     for line in lines:
@@ -58,8 +66,11 @@ def test_binder_files_pin_python_and_follow_the_package_dependencies() -> None:
     runtime = (BINDER / "runtime.txt").read_text().strip()
     match = re.fullmatch(r"python-3\.(\d+)", runtime)
     assert match and int(match.group(1)) >= 11, runtime
-    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # Binder runs JupyterLab with the launcher tile: the `lab` extra, on top of the package's own.
+    wanted = project["dependencies"] + project["optional-dependencies"]["lab"]
     listed = requirement_names((BINDER / "requirements.txt").read_text().splitlines())
+    assert {"jupyterlab", "jupyter-server-proxy", "ipykernel"} <= listed
     assert requirement_names(wanted) <= listed
     post_build = BINDER / "postBuild"
     assert os.access(post_build, os.X_OK)
@@ -100,6 +111,10 @@ def test_a_fresh_binder_environment_runs_the_live_monitor_notebook(tmp_path: Pat
 
     where = run(python, "-c", "import iostat_widget; print(iostat_widget.__file__)", cwd=tmp_path)
     assert where.startswith(str(venv)) and "site-packages" in where  # installed, not the source
+    # JupyterLab is there, and its launcher gets the dashboard's tile.
+    assert (bin_dir / "jupyter-lab").is_file()
+    tiles = run(python, "-c", LAUNCHER_TILES, cwd=tmp_path).split()
+    assert "iostat-widget" in tiles
 
     notebook = repo / "notebooks" / "04_live_monitor.ipynb"
     probe = run(python, "-c", RUN_NOTEBOOK, str(notebook), cwd=tmp_path, limit=300).splitlines()

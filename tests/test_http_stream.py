@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
-from iostat_widget.transports.http_stream import TailServer, configure_tail_parser, run_tail
+from iostat_widget.cli.tail import configure_tail_parser, run_tail
+from iostat_widget.tail_server import TailServer
 
 POLL = 0.01
 WAIT = 10.0  # bound on any single wait; tests finish far sooner
@@ -310,7 +311,7 @@ async def test_run_tail_closes_cleanly_when_cancelled(
 
 RUN = (
     "import argparse, asyncio, sys\n"
-    "from iostat_widget.transports.http_stream import configure_tail_parser, run_tail\n"
+    "from iostat_widget.cli.tail import configure_tail_parser, run_tail\n"
     "parser = argparse.ArgumentParser(prog='iostat-widget tail')\n"
     "configure_tail_parser(parser)\n"
     "sys.exit(asyncio.run(run_tail(parser.parse_args())))\n"

@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from iostat_widget.hub.hub import Frame, Hub
+from iostat_widget.hub.hub import EncodedSample, Hub
 from iostat_widget.schema import Sample
-from iostat_widget.sources.psutil_sampler import NoReading
+from iostat_widget.sources.base import NoReading
 from iostat_widget.sources.synthetic import SyntheticSampler
 
 
@@ -23,13 +23,13 @@ async def wait_until(predicate: object, limit: float = 5.0) -> None:
 async def test_frames_are_numbered_encoded_once_and_kept_in_a_ring() -> None:
     sampler = SyntheticSampler()
     hub = Hub(sampler, interval=0.01, history=5)
-    seen: list[Frame] = []
+    seen: list[EncodedSample] = []
     hub.add_listener(seen.append)
     hub.acquire()
     await wait_until(lambda: len(seen) >= 12)
     await hub.aclose()
     assert [f.seq for f in seen] == list(range(len(seen)))
-    assert all(json.loads(f.payload)["seq"] == f.seq for f in seen)
+    assert all(json.loads(f.lean)["seq"] == f.seq for f in seen)
     assert sampler.calls == len(seen)  # one sample per tick, whatever the number of listeners
     ring = hub.history_after(-1)
     assert len(ring) == 5 and ring == seen[-5:]
@@ -81,9 +81,9 @@ class FlakySampler(SyntheticSampler):
 
 async def test_failing_sampler_or_listener_skips_a_tick_not_the_loop() -> None:
     hub = Hub(FlakySampler(), interval=0.01)
-    good: list[Frame] = []
+    good: list[EncodedSample] = []
 
-    def broken(frame: Frame) -> None:
+    def broken(frame: EncodedSample) -> None:
         raise RuntimeError("listener bug")
 
     hub.add_listener(broken)
@@ -95,21 +95,21 @@ async def test_failing_sampler_or_listener_skips_a_tick_not_the_loop() -> None:
     assert [f.seq for f in good] == list(range(len(good)))  # numbers have no holes
 
 
-async def test_next_frames_waits_for_the_next_sample() -> None:
+async def test_next_samples_waits_for_the_next_sample() -> None:
     hub = Hub(SyntheticSampler(), interval=0.02)
     hub.acquire()
-    frames = await hub.next_frames(after=-1, max_wait=2.0)
+    frames = await hub.next_samples(after=-1, max_wait=2.0)
     assert [f.seq for f in frames] == [0]
-    later = await hub.next_frames(after=frames[-1].seq, max_wait=2.0)
+    later = await hub.next_samples(after=frames[-1].seq, max_wait=2.0)
     assert later and later[0].seq == 1
-    assert await hub.next_frames(after=10**9, max_wait=0.01) == []
+    assert await hub.next_samples(after=10**9, max_wait=0.01) == []
     await hub.aclose()
 
 
 async def test_many_waiters_share_one_wakeup() -> None:
     hub = Hub(SyntheticSampler(), interval=0.05)
     hub.acquire()
-    results = await asyncio.gather(*(hub.next_frames(-1, 2.0) for _ in range(500)))
+    results = await asyncio.gather(*(hub.next_samples(-1, 2.0) for _ in range(500)))
     assert all(r and r[0].seq == 0 for r in results)
     await hub.aclose()
 
@@ -135,7 +135,7 @@ class SilentSampler(SyntheticSampler):
 
 async def test_no_reading_skips_the_tick_quietly(caplog: pytest.LogCaptureFixture) -> None:
     hub = Hub(SilentSampler(), interval=0.01)
-    seen: list[Frame] = []
+    seen: list[EncodedSample] = []
     hub.add_listener(seen.append)
     hub.acquire()
     await wait_until(lambda: len(seen) >= 4)

@@ -25,7 +25,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import InvalidStatus
 
 from iostat_widget.cli import build_parser
-from iostat_widget.cli_sources import build_sources
+from iostat_widget.cli.sources import build_sources
 from iostat_widget.clients.lines import LineStream, line_stream
 from iostat_widget.line_schema import MAX_LINE_BYTES, LineMessage, decode_line, encode_line
 from iostat_widget.server import Server
@@ -91,7 +91,7 @@ async def test_a_newcomer_gets_the_recent_history_first() -> None:
     async with line_server(source, line_history=20) as server:
         assert server.lines is not None
         lines = server.lines
-        await until(lambda: lines.seq == 49)
+        await until(lambda: lines.hub.seq == 49)
         async with connect(server.line_url) as ws:
             history = await receive(ws, 20)
             with pytest.raises(TimeoutError):  # nothing more: the command printed 50 lines
@@ -156,7 +156,7 @@ async def test_a_stalled_client_is_skipped_at_a_bounded_buffer() -> None:
             stalled.close()
     # The stalled reader's queue stops growing one message past the threshold (~230 B each).
     assert lines.skipped >= 100
-    assert peak <= lines.skip_above + 1024
+    assert peak <= lines.subscribers.skip_above + 1024
     assert len(received) > 500 and received == sorted(set(received))
 
 

@@ -35,7 +35,7 @@ from iostat_widget.course.charts import bar_chart, cdf_chart, points_chart
 from iostat_widget.schema import SampleError
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
-from iostat_widget.transports.http_stream import TailServer
+from iostat_widget.tail_server import TailServer
 
 from .conftest import FAST
 
@@ -90,7 +90,7 @@ async def test_websocket_loses_nothing_and_costs_least_per_sample(server: Server
     assert pushed.requests_per_second == 0.0 and pushed.server_requests == 0
     assert pushed.setup.up > 100  # the upgrade request
     kept = server.hub.history_after(-1)
-    payload = sum(len(frame.payload) for frame in kept) / len(kept)
+    payload = sum(len(encoded.lean) for encoded in kept) / len(kept)
     assert pushed.bytes_per_sample == pytest.approx(payload + 4, abs=8)  # 4-byte frame headers
     assert polled.bytes_per_sample > pushed.bytes_per_sample + 150  # HTTP headers, both ways
     assert percentiles_ms(pushed.latencies)["p50"] < 50

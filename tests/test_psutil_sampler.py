@@ -15,8 +15,9 @@ from pathlib import Path
 import psutil
 
 from iostat_widget.schema import validate_sample
+from iostat_widget.sources.base import iso_date
 from iostat_widget.sources.cgroup import read_cgroup
-from iostat_widget.sources.psutil_sampler import PsutilSampler, iso_date
+from iostat_widget.sources.psutil_sampler import PsutilSampler
 
 from .test_cgroup import MiB, v1_tree, v2_tree, write
 

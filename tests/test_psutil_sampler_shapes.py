@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from iostat_widget.schema import Sample, decode_sample, encode_sample, validate_sample
-from iostat_widget.sources.psutil_sampler import NoReading, PsutilSampler
+from iostat_widget.sources.base import NoReading
+from iostat_widget.sources.psutil_sampler import PsutilSampler
 
 from .machine_shapes import (
     FakeCounters,

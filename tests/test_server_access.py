@@ -13,8 +13,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from iostat_widget.server import Server
+from iostat_widget.sources.line_feed import FileLines
 from iostat_widget.sources.synthetic import SyntheticSampler
-from iostat_widget.transports.http_stream import TailServer
+from iostat_widget.tail_server import TailServer
 
 from .helpers import http_get
 
@@ -54,6 +55,60 @@ async def test_poll_and_page_need_the_token_health_does_not() -> None:
         assert status == 200
         assert (await http_get(server.port, "/"))[0] == 401
         assert (await http_get(server.port, "/healthz"))[0] == 200
+
+
+async def test_behind_a_host_rewriting_proxy_the_page_loads_and_the_data_is_refused() -> None:
+    # nginx's default `proxy_set_header Host $proxy_host`: the server sees its own address as
+    # Host while the browser's Origin is the proxy's. Files of the page and the health check
+    # carry no data and load; the data endpoints keep refusing that origin until it is allowed.
+    proxy = "https://hub.example"
+    behind = {"Origin": proxy}
+    async with Server("127.0.0.1", 0, sampler=SyntheticSampler()) as server:
+        assert server.page is not None
+        for path in ("/app.js", "/style.css", "/healthz"):
+            status, _, body = await http_get(server.port, path, behind)
+            assert status == 200 and body, path
+        status, _, body = await http_get(server.port, "/poll?timeout=0", behind)
+        assert status == 403 and b"origin not allowed" in body
+        assert (await http_get(server.port, "/metrics", behind))[0] == 403
+        assert await refused_status(server.url, origin=proxy) == 403
+    async with Server("127.0.0.1", 0, sampler=SyntheticSampler(), allow_origins=[proxy]) as server:
+        assert (await http_get(server.port, "/poll?timeout=0", behind))[0] in (200, 204)
+        async with connect(server.url, origin=proxy):  # type: ignore[arg-type]
+            pass
+
+
+async def test_every_endpoint_is_guarded_unless_it_carries_no_data(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_text("one\n")
+    server = Server(
+        "127.0.0.1",
+        0,
+        sampler=SyntheticSampler(),
+        token=TOKEN,
+        line_source=FileLines(log),
+    )
+    async with server:
+        public = set()
+        for endpoint in server.router.endpoints:
+            for path in sorted(endpoint.paths):
+                status, _, body = await http_get(server.port, path)
+                assert TOKEN.encode() not in body
+                if endpoint.public:
+                    public.add(path)
+                    assert status == 200, path
+                else:
+                    assert status == 401, path
+                    status, _, _ = await http_get(
+                        server.port, path, {"Origin": "http://evil.example"}
+                    )
+                    assert status == 403, path
+        assert server.page is not None
+        assets = {name for name in server.page.files if name not in ("/", "/index.html")}
+        assert public == {"/healthz"} | assets
+        assert {"/iostat", "/lines", "/poll", "/metrics", "/"} <= {
+            path for endpoint in server.router.endpoints for path in endpoint.paths
+        } - public
 
 
 async def test_cross_site_websocket_is_refused() -> None:

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -131,3 +133,16 @@ async def test_a_stream_is_iterated_once(server: Server) -> None:
     with pytest.raises(RuntimeError, match="once"):
         aiter(source)
     await first.aclose()  # type: ignore[attr-defined]
+
+
+def test_a_client_does_not_load_the_server_side() -> None:
+    # A kernel that only watches another machine must not pay for (or depend on) the server.
+    code = (
+        "import sys, iostat_widget.clients.stream; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('iostat_widget'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(out.stdout.split())
+    server_side = {m for m in loaded if m.split(".")[1:2] in (["hub"], ["sources"], ["transports"])}
+    assert server_side == set() and "iostat_widget.server" not in loaded
+    assert len(loaded) <= 8, loaded

@@ -18,8 +18,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
 from websockets.uri import parse_uri
 
+from ..redaction import redacted_logger, without_token
 from ..schema import MAX_MESSAGE_BYTES
-from ..transports.access import redacted_logger, without_token
 
 __all__ = ["ReconnectingStream", "StreamState"]
 

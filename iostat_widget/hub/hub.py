@@ -17,33 +17,34 @@ from typing import NamedTuple
 
 from ..aio import cancel_and_wait
 from ..schema import Sample, encode_sample, lean_sample
-from ..sources.psutil_sampler import NoReading, Sampler
+from ..sources.base import NoReading, Sampler
 
-__all__ = ["Frame", "Hub", "Listener"]
+__all__ = ["EncodedSample", "Hub", "Listener"]
 
 log = logging.getLogger(__name__)
 
 
-class Frame(NamedTuple):
-    """One sample as it travels: its number, its time, and its JSON text, encoded once.
+class EncodedSample(NamedTuple):
+    """One sample as it travels: its number, its time, and its JSON texts, each encoded once.
 
-    ``payload`` is the lean sample every viewer gets; ``detail`` the whole sample (per-device
-    maps, IOPS, interrupts, available memory) for the detail stream; ``sample`` the sample
-    itself, for ``/metrics`` (which need not decode what was just encoded).
+    ``lean`` is the JSON of the lean sample every viewer gets; ``detail`` the JSON of the whole
+    sample (per-device maps, IOPS, interrupts, available memory) for the detail stream;
+    ``sample`` the sample itself, for ``/metrics`` (which need not decode what was just encoded).
+    Not a WebSocket frame: the transports put these texts in frames of their own.
     """
 
     seq: int
     t: float
-    payload: str
+    lean: str
     detail: str
     sample: Sample
 
 
-Listener = Callable[[Frame], None]
+Listener = Callable[[EncodedSample], None]
 
 
-def _frame(sample: Sample) -> Frame:
-    return Frame(
+def _encoded(sample: Sample) -> EncodedSample:
+    return EncodedSample(
         sample["seq"],
         sample["t"],
         encode_sample(lean_sample(sample)),
@@ -76,13 +77,13 @@ class Hub:
         self.interval = float(interval)
         self.linger = linger
         self._clock = clock
-        self._history: deque[Frame] = deque(maxlen=history)
+        self._history: deque[EncodedSample] = deque(maxlen=history)
         self._listeners: list[Listener] = []
         self._demand = 0
         self._next_seq = 0
         self._task: asyncio.Task[None] | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
-        self._tick: asyncio.Future[Frame] | None = None
+        self._tick: asyncio.Future[EncodedSample] | None = None
         self.errors = 0  #: sampler calls that raised (logged and skipped)
         self.no_reading = 0  #: ticks the sampler had nothing for (skipped quietly)
 
@@ -102,15 +103,20 @@ class Hub:
         """Whether the sampler task is running."""
         return self._task is not None and not self._task.done()
 
-    def history_after(self, seq: int) -> list[Frame]:
-        """Frames kept in the ring with a number above ``seq``, oldest first."""
+    @property
+    def newest(self) -> EncodedSample | None:
+        """The newest sample kept, or ``None`` before the first."""
+        return self._history[-1] if self._history else None
+
+    def history_after(self, seq: int) -> list[EncodedSample]:
+        """Samples kept in the ring with a number above ``seq``, oldest first."""
         if self._history and self._history[0].seq > seq:
             return list(self._history)
-        return [frame for frame in self._history if frame.seq > seq]
+        return [encoded for encoded in self._history if encoded.seq > seq]
 
     # -- listeners and demand -----------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
-        """Call ``listener(frame)`` on the event loop for every new sample."""
+        """Call ``listener(encoded)`` on the event loop for every new sample."""
         self._listeners.append(listener)
 
     def remove_listener(self, listener: Listener) -> None:
@@ -140,15 +146,15 @@ class Hub:
             self._task.cancel()
             self._task = None
 
-    async def next_frames(self, after: int, max_wait: float) -> list[Frame]:
-        """Frames newer than ``after``, waiting up to ``max_wait`` s for the next one if none yet.
+    async def next_samples(self, after: int, max_wait: float) -> list[EncodedSample]:
+        """Samples newer than ``after``, waiting up to ``max_wait`` s for the next one if none yet.
 
         Every waiter shares one future per tick, so a thousand waiting requests cost one wake-up
         each and no polling.
         """
-        frames = self.history_after(after)
-        if frames or max_wait <= 0:
-            return frames
+        found = self.history_after(after)
+        if found or max_wait <= 0:
+            return found
         if self._tick is None or self._tick.done():
             self._tick = asyncio.get_running_loop().create_future()
         with contextlib.suppress(TimeoutError):
@@ -173,7 +179,7 @@ class Hub:
     def _publish_one(self) -> None:
         try:
             sample = self.sampler.sample(self._next_seq)
-            frame = _frame(sample)
+            encoded = _encoded(sample)
         except NoReading as reason:
             self.no_reading += 1
             log.debug("no reading this tick: %s", reason)
@@ -183,14 +189,14 @@ class Hub:
             log.exception("sampler failed; skipping this tick")
             return
         self._next_seq += 1
-        self._history.append(frame)
+        self._history.append(encoded)
         for listener in list(self._listeners):
             try:
-                listener(frame)
+                listener(encoded)
             except Exception:
-                log.exception("listener %r failed on frame %d", listener, frame.seq)
+                log.exception("listener %r failed on sample %d", listener, encoded.seq)
         if self._tick is not None and not self._tick.done():
-            self._tick.set_result(frame)
+            self._tick.set_result(encoded)
 
     async def aclose(self) -> None:
         """Stop sampling now and forget the listeners."""

@@ -1,7 +1,4 @@
-"""Sources: where samples come from (psutil counters) and the pure maths that makes them rates."""
+"""Sources: where samples come from (psutil counters, cgroup files, a command's reports).
 
-from .psutil_sampler import PsutilSampler, Sampler
-from .rates import counter_rate, cpu_percent
-from .synthetic import SyntheticSampler
-
-__all__ = ["PsutilSampler", "Sampler", "SyntheticSampler", "counter_rate", "cpu_percent"]
+The contract every source meets is in :mod:`.base`; import each source from its own module.
+"""

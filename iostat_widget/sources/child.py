@@ -5,20 +5,40 @@ command) need the same care. The command is fixed when the object is made (an ar
 shell string; no request can change it). Its stdout is read in bounded line pieces, so a child
 printing a huge line or a flood costs bounded memory. A child that exits is started again after a
 delay that doubles up to a limit (and starts over once a child has run for a while). Closing
-terminates it and anything it started (it runs in a process group of its own), waits for it, and
-kills what does not stop in time, so no process outlives the server.
+terminates it and anything it started (it runs in a session and process group of its own), waits
+for it, and kills what does not stop in time, so no process outlives the server.
+
+**stdout is a pseudo-terminal**, as under ``script`` or ``unbuffer``: a program writing to a pipe
+usually keeps its output in a 4-8 KiB buffer (the C library's stdio, Python's ``print``), so its
+lines would come minutes late; on a terminal it writes each line as it ends it. The terminal is in
+raw mode, so the bytes read are the program's own (no ``"\n"`` made ``"\r\n"``, no echo); it is
+not the child's controlling terminal, and reports a window of 50 rows by 200 columns. A program
+that checks ``isatty`` may still behave differently than on a pipe, so the child's environment
+gets ``TERM=dumb``, ``NO_COLOR=1``, ``S_COLORS=never`` (sysstat) and ``PAGER=cat``: no colours,
+cursor moves or pager. stderr stays a pipe of its own (its last line is ``last_error``). Where
+there is no pseudo-terminal (Windows, or none left to open) stdout is a pipe as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import shutil
 import signal
+import struct
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from typing import Final
+
+if sys.platform != "win32":
+    import fcntl
+    import pty
+    import termios
+    import tty
 
 from ..aio import cancel_and_wait
 from .lines import LineSplitter, Piece
@@ -29,6 +49,9 @@ log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
 _STDERR_LINE = 200  # characters of a stderr line kept for the log and ``last_error``
+# What a program that sees a terminal is told about it: plain text, no pager.
+_TERMINAL_ENV: Final = {"TERM": "dumb", "NO_COLOR": "1", "S_COLORS": "never", "PAGER": "cat"}
+_WINDOW: Final = (50, 200)  # rows, columns
 
 
 class CommandNotFoundError(RuntimeError):
@@ -45,6 +68,27 @@ def find_command(argv: Sequence[str], hint: str = "") -> str:
     return path
 
 
+def _open_terminal() -> tuple[int, int] | None:
+    """A pseudo-terminal's ``(master, slave)`` fds, slave in raw mode; ``None`` where none opens."""
+    if sys.platform == "win32":
+        return None
+    try:
+        master, slave = pty.openpty()
+    except OSError as err:
+        log.warning("no pseudo-terminal (%s); reading the command through a pipe", err)
+        return None
+    try:
+        tty.setraw(slave)  # the bytes as written: no "\r\n" for "\n", no echo, no signals
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *_WINDOW, 0, 0))
+        os.set_blocking(master, False)
+    except OSError as err:
+        os.close(master)
+        os.close(slave)
+        log.warning("cannot set up a pseudo-terminal (%s); reading through a pipe", err)
+        return None
+    return master, slave
+
+
 def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
@@ -56,7 +100,9 @@ class ChildProcess:
     ``on_start`` is called each time a new child starts (a parser's state starts over with it).
     ``backoff`` is the first and the longest delay before a restart; a child that ran at least
     ``healthy_after`` seconds is restarted after the first delay again. ``env`` replaces the
-    environment (``None``: inherit). Counters: ``starts``, ``exits``, ``last_returncode``;
+    environment (``None``: inherit). With ``use_pty`` (the default) stdout is a pseudo-terminal
+    where the platform has one, so the program writes each line as it ends it (see the module);
+    ``use_pty=False`` keeps a pipe. Counters: ``starts``, ``exits``, ``last_returncode``;
     ``last_error`` holds the last stderr line or start failure.
     """
 
@@ -72,6 +118,7 @@ class ChildProcess:
         healthy_after: float = 5.0,
         term_timeout: float = 2.0,
         hint: str = "",
+        use_pty: bool = True,
     ) -> None:
         if not argv:
             raise ValueError("the command is empty")
@@ -84,6 +131,7 @@ class ChildProcess:
         self.healthy_after = healthy_after
         self.term_timeout = term_timeout
         self.hint = hint
+        self.use_pty = use_pty
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0  #: children started
         self.exits = 0  #: children that ended (exited, or were stopped on close)
@@ -148,35 +196,57 @@ class ChildProcess:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.backoff[1])
 
+    def _child_env(self, terminal: bool) -> dict[str, str] | None:
+        if not terminal:
+            return self.env
+        return {**(self.env if self.env is not None else os.environ), **_TERMINAL_ENV}
+
     async def _run_once(self) -> None:
+        terminal = _open_terminal() if self.use_pty else None
         try:
-            process = await asyncio.create_subprocess_exec(
-                *self.argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=self.env,
-                start_new_session=True,  # its own process group: close stops what it started too
-            )
-        except OSError as err:
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    *self.argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=terminal[1] if terminal is not None else asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    env=self._child_env(terminal is not None),
+                    start_new_session=True,  # its own session and group: close stops it all
+                )
+            finally:
+                if terminal is not None:
+                    os.close(terminal[1])  # the child has its own copy; its exit is our EOF
+        except BaseException as err:
+            if terminal is not None:
+                os.close(terminal[0])
+            if not isinstance(err, OSError):
+                raise
             self.last_error = f"cannot start {self.name}: {err.strerror or err}"
             self.last_returncode = None
             return
-        self.process = process
-        self.starts += 1
-        self.last_error = ""
-        if self.on_start is not None:
-            self.on_start()
-        assert process.stdout is not None
-        assert process.stderr is not None
-        stderr = asyncio.ensure_future(self._pump(process.stderr, self._on_stderr))
+        stderr: asyncio.Future[None] | None = None
         try:
-            await self._pump(process.stdout, self.on_piece)
+            self.process = process
+            self.starts += 1
+            self.last_error = ""
+            if self.on_start is not None:
+                self.on_start()
+            assert process.stderr is not None
+            stderr = asyncio.ensure_future(self._pump(process.stderr, self._on_stderr))
+            if terminal is not None:
+                await self._pump_terminal(terminal[0], self.on_piece)
+            else:
+                assert process.stdout is not None
+                await self._pump(process.stdout, self.on_piece)
             with contextlib.suppress(TimeoutError):  # stdout closed: the child is finishing
                 await asyncio.wait_for(process.wait(), self.term_timeout)
         finally:
-            await asyncio.shield(self._stop(process))
-            await cancel_and_wait(stderr)
+            try:
+                await asyncio.shield(self._stop(process))
+                await cancel_and_wait(stderr)
+            finally:
+                if terminal is not None:
+                    os.close(terminal[0])
             self.exits += 1
             self.last_returncode = process.returncode
 
@@ -185,6 +255,38 @@ class ChildProcess:
         while chunk := await stream.read(_READ_CHUNK):
             for piece in splitter.feed(chunk):
                 handle(piece)
+        for piece in splitter.flush():
+            handle(piece)
+
+    async def _pump_terminal(self, fd: int, handle: Callable[[Piece], None]) -> None:
+        """Read a terminal's master end (non-blocking ``fd``) until every slave end is closed.
+
+        One bounded read per wake-up, so a flood yields to the loop and waits in the kernel's
+        buffer (the child blocks) rather than in memory. Linux reports the closed slave as EIO
+        (after the bytes still buffered), other systems as end of file: both end the stream.
+        """
+        loop = asyncio.get_running_loop()
+        readable = asyncio.Event()
+        loop.add_reader(fd, readable.set)
+        splitter = LineSplitter(self.max_piece)
+        try:
+            while True:
+                await readable.wait()
+                readable.clear()
+                try:
+                    chunk = os.read(fd, _READ_CHUNK)
+                except BlockingIOError:
+                    continue
+                except OSError as err:
+                    if err.errno != errno.EIO:
+                        log.warning("reading %s's output failed: %s", self.name, err)
+                    break
+                if not chunk:
+                    break
+                for piece in splitter.feed(chunk):
+                    handle(piece)
+        finally:
+            loop.remove_reader(fd)
         for piece in splitter.flush():
             handle(piece)
 

@@ -35,10 +35,10 @@ from typing import Final
 import psutil
 
 from ..schema import CpuPercent, DiskRates, MemUsage, NetRates, Sample
+from .base import NoReading, iso_date
 from .child import ChildProcess
 from .command_parsers import IostatParser, LineParser, Reading, VmstatParser
 from .lines import Piece
-from .psutil_sampler import NoReading, iso_date
 from .topology import TopologyCache, block_roles
 
 __all__ = [

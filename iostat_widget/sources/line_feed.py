@@ -65,7 +65,11 @@ class LineAssembler:
 
 
 class CommandLines:
-    """The stdout lines of ``argv`` (run without a shell), restarted if it exits."""
+    """The stdout lines of ``argv`` (run without a shell), restarted if it exits.
+
+    stdout is a pseudo-terminal (see :mod:`~iostat_widget.sources.child`), so a program that
+    never flushes still sends each line as it prints it.
+    """
 
     def __init__(
         self,

@@ -13,13 +13,13 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import psutil
 
 from ..schema import CpuPercent, MemUsage, Sample, Scope
+from .base import NoReading, iso_date
 from .cgroup import CgroupDirs, CgroupReading, find_cgroup, read_cgroup_dirs
 from .container import container_cpu_percent, container_memory
 from .device_rates import DiskCounters, NicCounters, disk_figures, net_figures
@@ -29,34 +29,15 @@ from .topology import TopologyCache, block_roles, net_roles
 
 __all__ = [
     "Counters",
-    "NoReading",
     "PsutilLike",
     "PsutilSampler",
-    "Sampler",
     "elapsed_seconds",
-    "iso_date",
 ]
 
 log = logging.getLogger(__name__)
 
 #: The shortest interval a rate is given over (the wire's ``interval`` has millisecond steps).
 _MIN_SECONDS = 0.001
-
-
-class NoReading(RuntimeError):
-    """A sampler has nothing new this tick (a source between reports): the hub skips the tick
-    quietly, and viewers draw a gap rather than a stale value."""
-
-
-class Sampler(Protocol):
-    """What the hub needs from a source: a baseline, then one sample per call."""
-
-    def prime(self) -> None:
-        """Take the baseline reading the next :meth:`sample` is measured against."""
-
-    def sample(self, seq: int) -> Sample:
-        """Return the activity since the previous call (or :meth:`prime`), numbered ``seq``."""
-        ...
 
 
 class PsutilLike(Protocol):
@@ -83,11 +64,6 @@ class Counters(NamedTuple):
     disks: Mapping[str, DiskCounters]  #: per block device, as the kernel lists them
     nics: Mapping[str, NicCounters]  #: per interface, loopback included (totals leave it out)
     container: CgroupReading | None = None  #: the cgroup's limits and counters, when limited
-
-
-def iso_date(t: float) -> str:
-    """ISO-8601 UTC with milliseconds and a ``Z``, e.g. ``2026-11-26T04:15:13.123Z``."""
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def elapsed_seconds() -> float:

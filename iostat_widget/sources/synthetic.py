@@ -20,7 +20,7 @@ from ..schema import (
     Sample,
     Scope,
 )
-from .psutil_sampler import iso_date
+from .base import iso_date
 from .rates import rounded
 
 __all__ = ["SyntheticSampler", "synthetic_sample"]

@@ -1,16 +1,4 @@
-"""Transports: how samples leave the hub (WebSocket; long poll, health, page on one port)."""
+"""Transports: how samples leave the hub (WebSocket; long poll, health, metrics, page on one port).
 
-from .http_routes import Router, bytes_response, json_response, text_response
-from .long_poll import LongPoll
-from .static_page import StaticPage
-from .websocket import WebSocketFanout
-
-__all__ = [
-    "LongPoll",
-    "Router",
-    "StaticPage",
-    "WebSocketFanout",
-    "bytes_response",
-    "json_response",
-    "text_response",
-]
+Each path the server answers is an :class:`~.endpoint.Endpoint`; import each from its own module.
+"""

@@ -2,15 +2,14 @@
 
 Pure decisions over header values (no sockets, no framework), shared by the WebSocket server and
 the tail server, so both enforce the same rules and the rules are tested on their own. The token
-is compared in constant time and never appears in a log line or an error message.
+is compared in constant time and never appears in a log line or an error message (see
+:mod:`iostat_widget.redaction`).
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import logging
-import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,46 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 __all__ = [
     "AccessPolicy",
     "Denied",
-    "TokenRedactor",
     "bind_problem",
     "is_loopback",
     "new_token",
-    "redacted_logger",
-    "without_token",
 ]
-
-_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"']*", re.IGNORECASE)
-_BEARER_IN_TEXT = re.compile(r"(bearer\s+)\S+", re.IGNORECASE)
-
-
-def without_token(text: str) -> str:
-    """``text`` with any ``token=…`` value and bearer credential replaced by ``***``."""
-    folded = text.lower()
-    if "token=" not in folded and "bearer" not in folded:  # most texts: no regex to run
-        return text
-    return _BEARER_IN_TEXT.sub(r"\1***", _TOKEN_IN_TEXT.sub(r"\1***", text))
-
-
-class TokenRedactor(logging.Filter):
-    """A logging filter that blanks tokens in a record's message and arguments."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # Format first, then redact: blanking the template could eat a placeholder.
-        message = record.getMessage()
-        if "token=" in message.lower() or "bearer" in message.lower():
-            record.msg, record.args = without_token(message), ()
-        return True
-
-
-def redacted_logger(name: str) -> logging.Logger:
-    """The logger ``name``, with a :class:`TokenRedactor` attached once.
-
-    Given to websockets, whose debug log prints request lines (and so ``?token=…``).
-    """
-    logger = logging.getLogger(name)
-    if not any(isinstance(f, TokenRedactor) for f in logger.filters):
-        logger.addFilter(TokenRedactor())
-    return logger
 
 
 def new_token() -> str:
@@ -153,12 +116,17 @@ class AccessPolicy:
         headers: dict[str, str],
         *,
         active: int = 0,
-        needs_token: bool = True,
+        guarded: bool = True,
     ) -> Denied | None:
-        """The first rule a request breaks, or ``None``; ``headers`` keys are lower case."""
-        if not self.origin_ok(headers.get("origin"), headers.get("host")):
+        """The first rule a request breaks, or ``None``; ``headers`` keys are lower case.
+
+        ``guarded`` requests (data) must come from an allowed origin and carry the token; the
+        others (files of the page, the health check) carry no data and pass both. ``active``
+        is the count of clients the request would join (0: it joins none).
+        """
+        if guarded and not self.origin_ok(headers.get("origin"), headers.get("host")):
             return Denied(HTTPStatus.FORBIDDEN, "origin not allowed")
-        if needs_token and not self.token_ok(target, headers.get("authorization")):
+        if guarded and not self.token_ok(target, headers.get("authorization")):
             return Denied(HTTPStatus.UNAUTHORIZED, "missing or wrong token")
         if active >= self.max_clients:
             return Denied(HTTPStatus.SERVICE_UNAVAILABLE, "too many clients")

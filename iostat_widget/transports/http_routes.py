@@ -1,14 +1,15 @@
 """Plain HTTP answers on the WebSocket port, through websockets' ``process_request`` hook.
 
-One port serves the stream and its companions (health check now; long poll and the page join the
-same table), so a proxy or firewall needs one rule. websockets parses the request; a route returns
-a :class:`~websockets.http11.Response`, or ``None`` to let the WebSocket handshake go ahead.
+One port serves the stream and its companions (health check, long poll, metrics, the page), so a
+proxy or firewall needs one rule. websockets parses the request; the router finds its endpoint,
+applies the access rules, and returns the endpoint's :class:`~websockets.http11.Response`, or
+``None`` to let the WebSocket handshake go ahead.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,10 +19,9 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from .access import AccessPolicy
+from .endpoint import Endpoint
 
-__all__ = ["Route", "Router", "bytes_response", "json_response", "text_response"]
-
-Route = Callable[[ServerConnection, Request], Awaitable[Response]]
+__all__ = ["Router", "bytes_response", "json_response", "text_response"]
 
 
 def bytes_response(body: bytes, content_type: str, status: HTTPStatus = HTTPStatus.OK) -> Response:
@@ -49,29 +49,33 @@ def text_response(text: str, status: HTTPStatus) -> Response:
 
 
 class Router:
-    """Maps request paths to HTTP routes; ``websocket_paths`` go on to the handshake.
+    """Maps request paths to :class:`~.endpoint.Endpoint` objects, after the access rules.
 
-    Every request first passes the :class:`AccessPolicy` (origin always; token on ``guarded``
-    paths; the client cap on ``counted`` ones, against ``active()`` clients).
+    Every request to a guarded endpoint passes the :class:`AccessPolicy` first (its Origin and
+    its token); a viewer endpoint's request also counts against the client cap, over every
+    viewer endpoint's clients. Public endpoints are answered as they are. Two endpoints claiming
+    one path is a ``ValueError``.
     """
 
-    def __init__(
-        self,
-        routes: Mapping[str, Route],
-        websocket_paths: frozenset[str],
-        *,
-        policy: AccessPolicy | None = None,
-        guarded: frozenset[str] = frozenset(),
-        counted: frozenset[str] = frozenset(),
-        active: Callable[[], int] = lambda: 0,
-    ) -> None:
-        self.routes = dict(routes)
-        self.websocket_paths = websocket_paths
+    def __init__(self, endpoints: Sequence[Endpoint], policy: AccessPolicy | None = None) -> None:
+        self.endpoints = tuple(endpoints)
         self.policy = policy if policy is not None else AccessPolicy()
-        self.guarded = guarded | websocket_paths
-        self.counted = counted | websocket_paths
-        self.active = active
+        self._by_path: dict[str, Endpoint] = {}
+        for endpoint in self.endpoints:
+            for path in endpoint.paths:
+                if path in self._by_path:
+                    raise ValueError(f"two endpoints answer {path}")
+                self._by_path[path] = endpoint
         self.denied = 0  #: requests refused by the policy
+
+    def endpoint(self, path: str) -> Endpoint | None:
+        """The endpoint answering ``path`` (no query), if any."""
+        return self._by_path.get(path)
+
+    @property
+    def viewers(self) -> int:
+        """Clients of every viewer endpoint, now."""
+        return sum(endpoint.clients for endpoint in self.endpoints if endpoint.viewer)
 
     async def process_request(
         self, connection: ServerConnection, request: Request
@@ -81,6 +85,9 @@ class Router:
             path = urlsplit(request.path).path
         except ValueError:  # e.g. "//[": websockets accepted the line, but it is no URL
             return text_response("bad request: unparsable target\n", HTTPStatus.BAD_REQUEST)
+        endpoint = self._by_path.get(path)
+        if endpoint is None:
+            return text_response(f"not found: {path}\n", HTTPStatus.NOT_FOUND)
         headers = {
             name: value
             for name in ("origin", "host", "authorization")
@@ -89,8 +96,8 @@ class Router:
         denied = self.policy.check(
             request.path,
             headers,
-            active=self.active() if path in self.counted else 0,
-            needs_token=path in self.guarded,
+            active=self.viewers if endpoint.viewer else 0,
+            guarded=not endpoint.public,
         )
         if denied is not None:
             self.denied += 1
@@ -98,9 +105,6 @@ class Router:
             if denied.status == HTTPStatus.UNAUTHORIZED:
                 response.headers["WWW-Authenticate"] = "Bearer"
             return response
-        if path in self.websocket_paths:
+        if endpoint.websocket:
             return None
-        route = self.routes.get(path)
-        if route is None:
-            return text_response(f"not found: {path}\n", HTTPStatus.NOT_FOUND)
-        return await route(connection, request)
+        return await endpoint.respond(connection, request)

@@ -17,9 +17,12 @@ from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
 from ..hub.hub import Hub
+from .endpoint import Endpoint
 from .http_routes import bytes_response, text_response
 
-__all__ = ["MAX_POLL_TIMEOUT", "LongPoll"]
+__all__ = ["MAX_POLL_TIMEOUT", "POLL_PATH", "LongPoll"]
+
+POLL_PATH = "/poll"
 
 #: Longest a request may wait; beyond it proxies and browsers start cutting connections.
 MAX_POLL_TIMEOUT = 30.0
@@ -42,17 +45,30 @@ def _parameter(query: dict[str, list[str]], name: str, default: float) -> float:
     return value
 
 
-class LongPoll:
-    """The ``/poll`` route; counts requests so the course can show what polling costs."""
+class LongPoll(Endpoint):
+    """The ``/poll`` endpoint (guarded, a viewer); counts requests so the course can show what
+    polling costs."""
+
+    viewer = True
 
     def __init__(self, hub: Hub, *, default_timeout: float = 25.0) -> None:
+        super().__init__(frozenset({POLL_PATH}))
         self.hub = hub
         self.default_timeout = min(default_timeout, MAX_POLL_TIMEOUT)
         self.requests = 0
         self.waiting = 0
 
-    async def route(self, connection: ServerConnection, request: Request) -> Response:
-        """Answer one long-poll request."""
+    @property
+    def clients(self) -> int:
+        """Requests waiting for a sample now."""
+        return self.waiting
+
+    def status(self) -> dict[str, int]:
+        """``polling``: requests waiting now."""
+        return {"polling": self.waiting}
+
+    async def respond(self, connection: ServerConnection, request: Request) -> Response:
+        """Answer one long-poll request: 200 with a JSON array, 204, or 400 for a bad query."""
         self.requests += 1
         query = parse_qs(urlsplit(request.path).query)
         try:
@@ -65,12 +81,12 @@ class LongPoll:
         self.hub.acquire()
         self.waiting += 1
         try:
-            frames = await self.hub.next_frames(after, wait)
+            found = await self.hub.next_samples(after, wait)
         finally:
             self.waiting -= 1
             self.hub.release()
-        if not frames:
+        if not found:
             return text_response("", HTTPStatus.NO_CONTENT)
-        texts = (frame.detail if detail else frame.payload for frame in frames)
+        texts = (kept.detail if detail else kept.lean for kept in found)
         body = "[" + ",".join(texts) + "]"  # the payloads are JSON already
         return bytes_response(body.encode(), "application/json")

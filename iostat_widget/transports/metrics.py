@@ -23,10 +23,13 @@ from websockets.http11 import Request, Response
 
 from ..hub.hub import Hub
 from ..schema import Sample, SampleError, validate_sample
+from .endpoint import Endpoint
 from .http_routes import bytes_response
-from .websocket import WebSocketFanout
+from .websocket import SampleSocket
 
-__all__ = ["IostatCollector", "MetricsRoute"]
+__all__ = ["METRICS_PATH", "IostatCollector", "Metrics"]
+
+METRICS_PATH = "/metrics"
 
 _LABELS = ("host", "scope")
 #: Shortest wait for a fresh sample, so a very short interval on a busy machine still gets one.
@@ -46,19 +49,19 @@ class IostatCollector(Collector):
     even before the first sample.
     """
 
-    def __init__(self, hub: Hub, fanout: WebSocketFanout) -> None:
+    def __init__(self, hub: Hub, fanout: SampleSocket) -> None:
         self.hub = hub
         self.fanout = fanout
 
     def newest(self) -> Sample | None:
         """The newest sample in the hub's ring, or None before the first."""
-        frames = self.hub.history_after(self.hub.seq - 1)
-        if not frames:
+        newest = self.hub.newest
+        if newest is None:
             return None
         try:
             # The sample itself, not its JSON: a host with a thousand disks makes a detail
             # message larger than a client accepts, and its totals must still be scraped.
-            return validate_sample(frames[-1].sample)
+            return validate_sample(newest.sample)
         except SampleError:  # a sampler's bad sample is skipped, not raised
             return None
 
@@ -176,17 +179,19 @@ class IostatCollector(Collector):
             yield family
 
 
-class MetricsRoute:
-    """The ``/metrics`` route over one server's hub and WebSocket fan-out."""
+class Metrics(Endpoint):
+    """``/metrics`` over one server's hub and sample socket: guarded (it is the machine's data),
+    and a scrape is not a viewer (it holds the hub only while it reads)."""
 
-    def __init__(self, hub: Hub, fanout: WebSocketFanout) -> None:
+    def __init__(self, hub: Hub, fanout: SampleSocket) -> None:
+        super().__init__(frozenset({METRICS_PATH}))
         self.hub = hub
         self.registry = CollectorRegistry(auto_describe=False)  # per server, never the global one
         self.collector = IostatCollector(hub, fanout)
         self.registry.register(self.collector)
         self.scrapes = 0  #: requests answered
 
-    async def route(self, connection: ServerConnection, request: Request) -> Response:
+    async def respond(self, connection: ServerConnection, request: Request) -> Response:
         """Answer one scrape with every metric in the Prometheus text format."""
         self.scrapes += 1
         was_sampling = self.hub.sampling
@@ -194,7 +199,7 @@ class MetricsRoute:
         try:
             if not was_sampling or self.hub.seq < 0:  # idle: the newest sample is old or missing
                 wait = max(self.hub.interval * 2, _MIN_WAIT)
-                await self.hub.next_frames(self.hub.seq, max_wait=wait)
+                await self.hub.next_samples(self.hub.seq, max_wait=wait)
             body = generate_latest(self.registry)
         finally:
             self.hub.release()

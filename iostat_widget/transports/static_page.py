@@ -16,9 +16,10 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
-from .http_routes import Route, bytes_response
+from .endpoint import Endpoint
+from .http_routes import bytes_response
 
-__all__ = ["StaticPage", "default_page_root"]
+__all__ = ["PageFiles", "StaticPage", "default_page_root"]
 
 _MAX_FILE = 2 * 1024 * 1024
 _SUFFIXES = {".html", ".js", ".css", ".svg", ".png", ".ico", ".json"}
@@ -37,8 +38,32 @@ def default_page_root() -> Path | None:
     return checkout if (checkout / "index.html").is_file() else None
 
 
+class PageFiles(Endpoint):
+    """Some of the page's files, each at ``/NAME``; guarded or public as the page decides."""
+
+    def __init__(self, files: dict[str, tuple[bytes, str]], *, public: bool) -> None:
+        super().__init__(frozenset(files))
+        self.files = files
+        self.public = public
+
+    async def respond(self, connection: ServerConnection, request: Request) -> Response:
+        """The file, with a strict Content-Security-Policy."""
+        body, content_type = self.files[urlsplit(request.path).path]
+        response = bytes_response(body, content_type, HTTPStatus.OK)
+        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+
 class StaticPage:
-    """Routes ``/`` to ``index.html`` and ``/NAME`` to each other file of ``root``."""
+    """The page's files from ``root``: ``/`` is ``index.html``, ``/NAME`` each other file.
+
+    Two endpoints: :attr:`index` (``/``, ``/index.html``) is guarded like the data, so a visitor
+    without the token gets a plain "missing or wrong token" instead of a page that cannot
+    connect; :attr:`assets` (scripts, styles, icons) is public, since it holds no data and a
+    browser behind a proxy that rewrites ``Host`` sends an ``Origin`` that cannot match.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -51,15 +76,14 @@ class StaticPage:
                 self.files["/" + path.name] = (path.read_bytes(), content_type)
         if "/index.html" in self.files:
             self.files["/"] = self.files["/index.html"]
+        pages = {"/", "/index.html"}
+        self.index = PageFiles(
+            {name: file for name, file in self.files.items() if name in pages}, public=False
+        )
+        self.assets = PageFiles(
+            {name: file for name, file in self.files.items() if name not in pages}, public=True
+        )
 
-    def routes(self) -> dict[str, Route]:
-        """One route per file, for :class:`~iostat_widget.transports.http_routes.Router`."""
-        return dict.fromkeys(self.files, self._serve)
-
-    async def _serve(self, connection: ServerConnection, request: Request) -> Response:
-        body, content_type = self.files[urlsplit(request.path).path]
-        response = bytes_response(body, content_type, HTTPStatus.OK)
-        response.headers["Content-Security-Policy"] = _CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+    def endpoints(self) -> list[Endpoint]:
+        """The index and the assets, for the server's list."""
+        return [self.index, self.assets]

@@ -1,25 +1,26 @@
-"""WebSocket fan-out: the live path from the hub to every connected client.
+"""``/iostat``: the live path from the hub to every connected viewer, over WebSocket.
 
-Each sample is encoded once by the hub and pushed with ``websockets.broadcast`` (one write per
-client, no per-client task). A client whose socket stops draining is skipped, not waited for: its
-write buffer is capped at ``skip_above`` bytes, so a stalled reader costs bounded memory and never
-delays anyone else; websockets' keepalive ping then closes it.
+Each sample is encoded once by the hub and broadcast with its history (see :mod:`.broadcast`):
+one write per client, no per-client task; a client whose socket stops draining is skipped, not
+waited for, and one that floods pings without reading is cut off (:class:`BoundedConnection`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import ServerConnection
 
-from ..hub.hub import Frame, Hub
+from ..hub.hub import EncodedSample, Hub
+from .broadcast import Broadcast
+from .endpoint import Endpoint
 
-__all__ = ["BoundedConnection", "WebSocketFanout"]
+__all__ = ["STREAM_PATH", "BoundedConnection", "SampleSocket"]
 
 log = logging.getLogger(__name__)
+
+STREAM_PATH = "/iostat"
 
 
 class BoundedConnection(ServerConnection):
@@ -47,69 +48,86 @@ class BoundedConnection(ServerConnection):
         return type("BoundedConnection", (cls,), {"write_cap": write_cap, "dropped": 0})
 
 
-class WebSocketFanout:
+class SampleSocket(Endpoint):
     """Serves ``/iostat``: recent history on connect, then every new sample as it is taken.
 
     ``/iostat?detail=1`` adds each disk's and interface's rates (``disks``, ``nics``) to every
-    sample; plain subscribers get the lean sample.
+    sample; plain subscribers get the lean sample. A viewer endpoint, guarded.
     """
 
+    viewer = True
+    websocket = True
+
     def __init__(self, hub: Hub, *, skip_above: int = 16 * 1024) -> None:
+        super().__init__(frozenset({STREAM_PATH}))
         self.hub = hub
-        self.skip_above = skip_above
-        self.plain: set[ServerConnection] = set()  #: live subscribers of the lean stream
-        self.detailed: set[ServerConnection] = set()  #: those that asked for ``?detail=1``
-        self.skipped = 0  #: samples not written to a client whose buffer was full
-        self.ignored = 0  #: messages clients sent that the server does not expect
+        self.lean = Broadcast(skip_above)  #: subscribers of the lean stream
+        self.detail = Broadcast(skip_above)  #: those that asked for ``?detail=1``
+        self.connection_class = BoundedConnection.capped_at(64 * skip_above)
         hub.add_listener(self._broadcast)
+
+    @property
+    def skip_above(self) -> int:
+        """Bytes queued for a client past which samples skip it."""
+        return self.lean.skip_above
+
+    @skip_above.setter
+    def skip_above(self, value: int) -> None:
+        self.lean.skip_above = self.detail.skip_above = value
 
     @property
     def connections(self) -> set[ServerConnection]:
         """Every live subscriber (a new set: for reading, not for the hot path)."""
-        return self.plain | self.detailed
+        return self.lean.connections | self.detail.connections
 
     @property
     def count(self) -> int:
         """How many subscribers are live."""
-        return len(self.plain) + len(self.detailed)
+        return len(self.lean.connections) + len(self.detail.connections)
 
-    def _ready(self, connections: set[ServerConnection]) -> Iterator[ServerConnection]:
-        # Lazily, so the first client's write starts at once instead of after a pass over all.
-        for connection in connections:
-            transport = connection.transport
-            if transport is not None and transport.get_write_buffer_size() <= self.skip_above:
-                yield connection
-            else:
-                self.skipped += 1
+    @property
+    def clients(self) -> int:
+        """How many subscribers are live (the count the client cap is held against)."""
+        return self.count
 
-    def _broadcast(self, frame: Frame) -> None:
-        broadcast(self._ready(self.plain), frame.payload)
-        if self.detailed:
-            broadcast(self._ready(self.detailed), frame.detail)
+    @property
+    def skipped(self) -> int:
+        """Samples not written to a client whose buffer was full."""
+        return self.lean.skipped + self.detail.skipped
 
-    async def _send_history(self, connection: ServerConnection, detail: bool) -> None:
-        # Send what the ring holds, then whatever arrived meanwhile, until caught up; the caller
-        # joins the live set with no await in between, so no sample is missed or sent twice.
-        last = -1
-        while frames := self.hub.history_after(last):
-            for frame in frames:
-                await connection.send(frame.detail if detail else frame.payload)
-                last = frame.seq
+    @property
+    def ignored(self) -> int:
+        """Messages clients sent, which the server does not expect."""
+        return self.lean.ignored + self.detail.ignored
+
+    def status(self) -> dict[str, int]:
+        """``clients``, ``skipped`` and ``dropped`` (connections cut off for not reading)."""
+        return {
+            "clients": self.count,
+            "skipped": self.skipped,
+            "dropped": self.connection_class.dropped,
+        }
+
+    def _broadcast(self, encoded: EncodedSample) -> None:
+        self.lean.send(encoded.lean)
+        self.detail.send(encoded.detail)
+
+    def _lean_after(self, seq: int) -> list[tuple[int, str]]:
+        return [(kept.seq, kept.lean) for kept in self.hub.history_after(seq)]
+
+    def _detail_after(self, seq: int) -> list[tuple[int, str]]:
+        return [(kept.seq, kept.detail) for kept in self.hub.history_after(seq)]
 
     async def handler(self, connection: ServerConnection) -> None:
         """websockets connection handler for the sample stream."""
-        self.hub.acquire()
         request = connection.request
         query = parse_qs(urlsplit(request.path).query) if request is not None else {}
         detail = query.get("detail", ["0"])[-1] not in ("", "0", "false")
+        self.hub.acquire()
         try:
-            await self._send_history(connection, detail)
-            (self.detailed if detail else self.plain).add(connection)
-            async for _ in connection:  # keep reading so close frames and pongs are processed
-                self.ignored += 1
-        except ConnectionClosed:
-            pass  # a client leaving mid-send is normal
+            if detail:
+                await self.detail.serve(connection, self._detail_after)
+            else:
+                await self.lean.serve(connection, self._lean_after)
         finally:
-            self.plain.discard(connection)
-            self.detailed.discard(connection)
             self.hub.release()

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 from ..clients.lines import LineStream
 from ..clients.reconnect import StreamState
 from ..line_schema import LineMessage
-from ..transports.access import without_token
+from ..redaction import without_token
 from .background import BackgroundTasks, Work
 from .runtime import KernelRuntime
 from .table import status_line

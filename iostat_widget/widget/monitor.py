@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import ipywidgets as widgets
 
 from ..clients.stream import SampleStream, StreamState
-from ..transports.access import without_token
+from ..redaction import without_token
 from .background import BackgroundTasks, Work
 from .cells import CellRegistry, current_cell
 from .charts import CHARTS, Chart

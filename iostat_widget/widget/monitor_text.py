@@ -36,7 +36,7 @@ from typing import Any, Final, cast, get_args
 import anywidget
 import traitlets
 
-from ..transports.access import without_token
+from ..redaction import without_token
 from .status import FeedState, FeedStatus
 
 __all__ = ["STATES", "FeedState", "FeedStatus", "MonitorText", "check_feed", "feed_status"]

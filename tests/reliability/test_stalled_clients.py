@@ -19,7 +19,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from iostat_widget.transports.websocket import WebSocketFanout
+from iostat_widget.transports.websocket import SampleSocket
 
 from .support import (
     ServerProcess,
@@ -41,7 +41,7 @@ CLOSE_TIMEOUT = 10.0  # websockets' default for servers; our Server does not cha
 HEALTHY = 5
 STALLED = 30
 BASELINE_SECONDS = 8.0
-SKIP_ABOVE: int = inspect.signature(WebSocketFanout).parameters["skip_above"].default  # 16 KiB
+SKIP_ABOVE: int = inspect.signature(SampleSocket).parameters["skip_above"].default  # 16 KiB
 SAMPLE_BYTES = 1024  # one encoded sample is ~300 B: the one write that crossed the cap
 # Per stalled connection: its capped write buffer (skip_above, plus the sample that crossed it),
 # and websockets' and asyncio's per-connection objects and read buffers (generously 64 KiB).

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from iostat_widget.hub.line_fanout import CLIENT_BUFFER
-from iostat_widget.transports.http_stream import TailServer
+from iostat_widget.tail_server import TailServer
 
 pytestmark = pytest.mark.timeout(120)
 

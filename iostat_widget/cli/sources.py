@@ -2,8 +2,8 @@
 
 ``--source iostat|vmstat`` samples through the system's own tool (the 2010 write-up's way);
 ``--command CMD`` or ``--tail FILE`` add a ``/lines`` stream of text lines. Every command and file
-is fixed here, on the command line: no request can change them. Kept out of ``cli.py`` so that the
-parser and the objects these options build stay together.
+is fixed here, on the command line: no request can change them. Kept apart from the parser's other
+options so that these options and the objects they build stay together.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from .sources.child import find_command
-from .sources.command_sampler import COMMAND_SOURCES, command_sampler
-from .sources.line_feed import CommandLines, FileLines, LineSource
-from .sources.psutil_sampler import Sampler
+from ..sources.base import Sampler
+from ..sources.child import find_command
+from ..sources.command_sampler import COMMAND_SOURCES, command_sampler
+from ..sources.line_feed import CommandLines, FileLines, LineSource
 
 __all__ = ["add_source_options", "build_sources"]
 
@@ -40,7 +40,7 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         dest="line_command",  # "command" is the subcommand's name
         metavar="CMD",
         help='also stream CMD\'s output lines at /lines (e.g. "vmstat 1"; run without a shell, '
-        "restarted if it exits)",
+        "on a pseudo-terminal so lines arrive as printed, restarted if it exits)",
     )
     lines.add_argument(
         "--tail",

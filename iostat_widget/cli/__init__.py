@@ -1,4 +1,9 @@
-"""``iostat-widget``: the command line (``serve`` the sample stream, ``tail`` a file over HTTP)."""
+"""``iostat-widget``: the command line (``serve`` the sample stream, ``tail`` a file over HTTP).
+
+The whole command line lives in this package: the parser and the access options here,
+``serve``'s sources in :mod:`.sources`, running each server until a signal in :mod:`.serve` and
+:mod:`.tail`.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,11 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .transports.access import bind_problem, is_loopback, new_token
+from .._version import __version__
+from ..transports.access import bind_problem, is_loopback, new_token
 
 __all__ = ["add_access_options", "build_parser", "main", "resolve_token"]
 
@@ -102,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=20_000,
         help="WebSocket and long-poll clients served at once; more get 503 (default 20000)",
     )
-    from .cli_sources import add_source_options
+    from .sources import add_source_options
 
     add_source_options(serve)
 
@@ -113,59 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
         "response (chunked, flushed per line). Follows rotation and truncation like tail -F. "
         "The file is fixed here: no request can choose another one.",
     )
-    from .transports.http_stream import configure_tail_parser
+    from .tail import configure_tail_parser
 
     configure_tail_parser(tail)
     add_access_options(tail)
     return parser
-
-
-async def _run_serve(args: argparse.Namespace) -> int:
-    from .cli_sources import build_sources
-    from .server import Server
-    from .sources.child import CommandNotFoundError
-
-    try:
-        sampler, line_source = build_sources(args)
-        server = Server(
-            args.host,
-            args.port,
-            interval=args.interval,
-            history=args.history,
-            token=resolve_token(args),
-            allow_origins=args.allow_origin,
-            max_clients=args.max_clients,
-            sampler=sampler,
-            line_source=line_source,
-            line_history=args.line_history,
-        )
-    except (ValueError, CommandNotFoundError) as err:
-        print(f"iostat-widget: {err}", file=sys.stderr)
-        return 2
-    try:
-        await server.start()
-    except OSError as err:
-        print(f"iostat-widget: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
-        return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    print(f"iostat-widget {__version__} serving", flush=True)
-    if server.page is not None:
-        print(f"  page:    {server.page_url}", flush=True)
-    print(f"  stream:  {server.url}", flush=True)
-    if server.lines is not None:
-        print(f"  lines:   {server.line_url}", flush=True)
-    print(f"  health:  {server.http_url}/healthz", flush=True)
-    try:
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-        await server.aclose()
-    print("iostat-widget: stopped", flush=True)
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,9 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with contextlib.suppress(KeyboardInterrupt):
         if args.command == "serve":
-            return asyncio.run(_run_serve(args))
+            from .serve import run_serve
+
+            args.token = resolve_token(args)
+            return asyncio.run(run_serve(args))
         if args.command == "tail":
-            from .transports.http_stream import run_tail
+            from .tail import run_tail
 
             args.token = resolve_token(args)
             return asyncio.run(run_tail(args))
