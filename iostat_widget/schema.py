@@ -180,7 +180,10 @@ def validate_sample(obj: object) -> Sample:
 
     The contract's keys are required; later additions (``scope``, ``cpu.irq``, IOPS,
     ``mem.avail_bytes``) are checked when present, so older or simpler servers still validate.
-    Raises :class:`SampleError` naming the first problem found.
+
+    Raises:
+        SampleError: (a ``ValueError``) naming the first problem found, e.g.
+            ``"cpu.us: 500.0 outside [0.0, 100.5]"``.
     """
     if not isinstance(obj, dict):
         raise SampleError(f"sample: expected an object, got {type(obj).__name__}")

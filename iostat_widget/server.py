@@ -43,10 +43,38 @@ log = logging.getLogger(__name__)
 
 
 class Server(Service):
-    """A running (or ready to run) iostat-widget server.
+    """A running (or ready to run) iostat-widget server; :data:`serve` is the same class.
 
     Use as ``async with serve(...) as server:``, or ``server = await serve(...)`` then
     ``await server.serve_forever()``; ``await server.aclose()`` stops it and closes every socket.
+
+    Sampling: ``interval`` is seconds between samples, ``history`` how many recent samples a
+    new client receives first, ``sampler`` replaces the psutil source (anything with
+    ``prime()`` and ``sample(seq)``; one with ``start()``/``aclose()`` too is started and
+    closed with the server), ``linger`` how many seconds sampling goes on after the last client
+    leaves.
+
+    Access: binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose. ``token`` is
+    required (``?token=`` or ``Authorization: Bearer``) on every data endpoint (the stream,
+    ``/lines``, ``/poll``, ``/metrics``, the page's index); ``allow_origins`` lists the origins
+    besides the server's own that browsers may connect from (``"*"`` for any);
+    ``max_clients`` caps viewers (WebSocket and long-poll clients; more get 503).
+
+    Connections: ``max_size`` is the largest message (bytes) a client may send,
+    ``ping_interval`` the keepalive period in seconds (``None``: none).
+
+    Also served: ``page_root`` is the folder of the browser page (default: the packaged one);
+    ``line_source`` (a :class:`~iostat_widget.sources.line_feed.LineSource`) is streamed at
+    ``/lines``, a newcomer receiving its last ``line_history`` lines first.
+
+    Binding happens on ``start()`` (or ``async with``), which raises ``OSError`` when the port
+    cannot be bound, and whatever a sampler's or line source's ``start()`` raises (e.g.
+    :class:`~iostat_widget.sources.child.CommandNotFoundError`).
+
+    Raises:
+        ValueError: a non-positive ``interval``, ``history`` below 1, ``line_history`` below 0,
+            a token shorter than 8 characters, an origin that is not ``scheme://host[:port]``,
+            or ``max_clients`` below 1.
     """
 
     def __init__(
@@ -54,16 +82,20 @@ class Server(Service):
         host: str = "127.0.0.1",
         port: int = 8765,
         *,
+        # what is sampled, and how often
         interval: float = 1.0,
         history: int = 60,
         sampler: Sampler | None = None,
         linger: float = 5.0,
-        max_size: int = 4096,
-        ping_interval: float | None = 20.0,
-        page_root: Path | None = None,
+        # who may connect
         token: str | None = None,
         allow_origins: Iterable[str] = (),
         max_clients: int = 20_000,
+        # the connections
+        max_size: int = 4096,
+        ping_interval: float | None = 20.0,
+        # what else the port serves
+        page_root: Path | None = None,
         line_source: LineSource | None = None,
         line_history: int = 20,
     ) -> None:
@@ -238,70 +270,6 @@ def _default_sampler() -> Sampler:
     return PsutilSampler()
 
 
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 8765,
-    *,
-    # what is sampled, and how often
-    interval: float = 1.0,
-    history: int = 60,
-    sampler: Sampler | None = None,
-    linger: float = 5.0,
-    # who may connect
-    token: str | None = None,
-    allow_origins: Iterable[str] = (),
-    max_clients: int = 20_000,
-    # the connections
-    max_size: int = 4096,
-    ping_interval: float | None = 20.0,
-    # what else the port serves
-    page_root: Path | None = None,
-    line_source: LineSource | None = None,
-    line_history: int = 20,
-) -> Server:
-    """Create the server: ``async with serve(port=0) as server: print(server.url)``.
-
-    Sampling: ``interval`` is seconds between samples, ``history`` how many recent samples a
-    new client receives first, ``sampler`` replaces the psutil source (anything with
-    ``prime()`` and ``sample(seq)``; one with ``start()``/``aclose()`` too is started and
-    closed with the server), ``linger`` how many seconds sampling goes on after the last client
-    leaves.
-
-    Access: binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose. ``token`` is
-    required (``?token=`` or ``Authorization: Bearer``) on every data endpoint (the stream,
-    ``/lines``, ``/poll``, ``/metrics``, the page's index); ``allow_origins`` lists the origins
-    besides the server's own that browsers may connect from (``"*"`` for any);
-    ``max_clients`` caps viewers (WebSocket and long-poll clients; more get 503).
-
-    Connections: ``max_size`` is the largest message (bytes) a client may send,
-    ``ping_interval`` the keepalive period in seconds (``None``: none).
-
-    Also served: ``page_root`` is the folder of the browser page (default: the packaged one);
-    ``line_source`` (a :class:`~iostat_widget.sources.line_feed.LineSource`) is streamed at
-    ``/lines``, a newcomer receiving its last ``line_history`` lines first.
-
-    Binding happens on ``start()`` (or ``async with``), which raises ``OSError`` when the port
-    cannot be bound, and whatever a sampler's or line source's ``start()`` raises (e.g.
-    :class:`~iostat_widget.sources.child.CommandNotFoundError`).
-
-    Raises:
-        ValueError: a non-positive ``interval``, ``history`` below 1, ``line_history`` below 0,
-            a token shorter than 8 characters, an origin that is not ``scheme://host[:port]``,
-            or ``max_clients`` below 1.
-    """
-    return Server(
-        host,
-        port,
-        interval=interval,
-        history=history,
-        sampler=sampler,
-        linger=linger,
-        token=token,
-        allow_origins=allow_origins,
-        max_clients=max_clients,
-        max_size=max_size,
-        ping_interval=ping_interval,
-        page_root=page_root,
-        line_source=line_source,
-        line_history=line_history,
-    )
+serve = Server
+"""``serve(...)`` makes a :class:`Server`, the way websockets' ``serve`` is its server's class:
+``async with serve(port=0) as server: print(server.url)``."""

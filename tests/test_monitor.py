@@ -135,6 +135,24 @@ def test_bad_url_raises_at_once_and_leaks_nothing() -> None:
     assert KernelRuntime.current() is None and our_threads() == []
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"url": "http://127.0.0.1:1/"}, "WebSocket URL"),  # before start(), not on the loop
+        ({"urls": ["ws://127.0.0.1:1/iostat", "db-1:8765"]}, "WebSocket URL"),
+        ({"interval": 0}, "interval"),
+        ({"interval": float("nan")}, "interval"),
+        ({"interval": "1"}, "interval"),
+    ],
+)
+def test_bad_arguments_raise_when_the_monitor_is_made(
+    options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        Monitor(autostart=False, **options)
+    assert KernelRuntime.current() is None and our_threads() == []
+
+
 @pytest.mark.usefixtures("nothing_left_behind")
 def test_no_task_left_on_the_loop_after_stop() -> None:
     first, second = Monitor(interval=0.05), Monitor(interval=0.05)

@@ -16,18 +16,20 @@ import pytest
 
 import iostat_widget
 
-PUBLIC = [
-    "LineMonitor",
-    "Monitor",
-    "Sample",
-    "SampleError",
-    "SampleStream",
-    "Server",
-    "__version__",
-    "serve",
-    "stream",
-    "validate_sample",
-]
+PUBLIC = sorted(
+    [
+        "LineMonitor",
+        "Monitor",
+        "Sample",
+        "SampleError",
+        "SampleStream",
+        "Server",
+        "__version__",
+        "serve",
+        "stream",
+        "validate_sample",
+    ]
+)
 
 # Running ``python -m iostat_widget`` is all that module does: importing it runs the command line.
 SCRIPTS = {"iostat_widget.__main__"}

@@ -8,10 +8,8 @@ server skipped this client while it was slow, or lines went by while it was disc
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from ..line_schema import LineMessage, decode_line
-from .reconnect import ReconnectingStream, StreamState
+from .reconnect import ReconnectingStream
 
 __all__ = ["LineStream", "line_stream"]
 
@@ -23,22 +21,15 @@ class LineStream(ReconnectingStream[LineMessage]):
     ``duplicates`` (history already seen, skipped after a reconnect), ``missed`` (lines the
     numbering says were never received), ``reconnects``. ``after`` is the ``(seq, t)`` of the
     newest line already seen elsewhere (a viewer reconnecting): lines up to it are skipped.
+    ``async for message in line_stream(url): print(message["line"])``.
+
+    Raises:
+        ValueError: at once, for a URL that is not ws:// or wss://.
     """
 
     def _decode(self, message: str | bytes) -> LineMessage:
         return decode_line(message)
 
 
-def line_stream(
-    url: str,
-    *,
-    on_state: Callable[[StreamState], None] | None = None,
-    open_timeout: float = 5.0,
-    backoff: tuple[float, float] = (0.1, 2.0),
-) -> LineStream:
-    """Lines from the server at ``url`` (``ws://host:port/lines``), forever, reconnecting.
-
-    ``async for message in line_stream(url): print(message["line"])``. Raises ``ValueError`` at
-    once for a URL that is not ws:// or wss://.
-    """
-    return LineStream(url, on_state=on_state, open_timeout=open_timeout, backoff=backoff)
+line_stream = LineStream
+"""``line_stream(url)`` is :class:`LineStream`: ``async for message in line_stream(url): ...``."""

@@ -1,13 +1,11 @@
 """The kernel-side client: an endless, self-healing iterator of validated samples.
 
-A monitor must outlive the server it watches: when the connection drops, ``stream()`` backs off
+A monitor must outlive the server it watches: when the connection drops, ``stream`` backs off
 and reconnects by itself, skips the history it has already seen, and counts (never raises) any
 message that is not a valid sample. Its ``state`` tells a viewer what is happening.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from ..schema import Sample, decode_sample
 from .reconnect import ReconnectingStream, StreamState
@@ -21,23 +19,20 @@ class SampleStream(ReconnectingStream[Sample]):
     Counters: ``received`` (valid, new samples yielded), ``invalid`` (skipped malformed
     messages), ``duplicates`` (history already seen, skipped after a reconnect), ``reconnects``.
     ``on_state`` is called with the new state on every change, from the iterating task.
+
+    Samples from the server at ``url`` (``ws://host:port/iostat``), forever, reconnecting by
+    itself: ``async for sample in stream("ws://127.0.0.1:8765/iostat"): ...``. Reconnect delays
+    grow from ``backoff[0]`` to ``backoff[1]`` seconds; a handshake gets ``open_timeout``
+    seconds; ``after`` is the ``(seq, t)`` of the newest sample already seen elsewhere.
+
+    Raises:
+        ValueError: at once, for a URL that is not ws:// or wss://. Nothing is raised while
+            iterating: a lost server is retried, a bad message counted and skipped.
     """
 
     def _decode(self, message: str | bytes) -> Sample:
         return decode_sample(message)
 
 
-def stream(
-    url: str,
-    *,
-    on_state: Callable[[StreamState], None] | None = None,
-    open_timeout: float = 5.0,
-    backoff: tuple[float, float] = (0.1, 2.0),
-) -> SampleStream:
-    """Samples from the server at ``url``, forever, reconnecting by itself.
-
-    ``async for sample in stream("ws://127.0.0.1:8765/iostat"): ...``. ``on_state`` hears
-    connecting/live/reconnecting/stopped; reconnect delays grow from ``backoff[0]`` to
-    ``backoff[1]`` seconds. Raises ``ValueError`` at once for a URL that is not ws:// or wss://.
-    """
-    return SampleStream(url, on_state=on_state, open_timeout=open_timeout, backoff=backoff)
+stream = SampleStream
+"""``stream(url)`` is :class:`SampleStream`: ``async for sample in stream(url): ...``."""

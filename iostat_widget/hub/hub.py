@@ -18,6 +18,7 @@ from typing import NamedTuple
 from ..aio import cancel_and_wait
 from ..schema import Sample, encode_sample, lean_sample
 from ..sources.base import NoReading, Sampler
+from .listeners import Listeners
 
 __all__ = ["EncodedSample", "Hub", "Listener"]
 
@@ -78,7 +79,7 @@ class Hub:
         self.linger = linger
         self._clock = clock
         self._history: deque[EncodedSample] = deque(maxlen=history)
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[EncodedSample] = Listeners()
         self._demand = 0
         self._next_seq = 0
         self._task: asyncio.Task[None] | None = None
@@ -117,12 +118,11 @@ class Hub:
     # -- listeners and demand -----------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(encoded)`` on the event loop for every new sample."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: Listener) -> None:
         """Stop calling ``listener``; unknown listeners are ignored."""
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     def acquire(self) -> None:
         """A client arrived: make sure the sampler runs."""
@@ -190,11 +190,7 @@ class Hub:
             return
         self._next_seq += 1
         self._history.append(encoded)
-        for listener in list(self._listeners):
-            try:
-                listener(encoded)
-            except Exception:
-                log.exception("listener %r failed on sample %d", listener, encoded.seq)
+        self._listeners.notify(encoded)
         if self._tick is not None and not self._tick.done():
             self._tick.set_result(encoded)
 

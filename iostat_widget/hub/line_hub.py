@@ -9,8 +9,6 @@ is one listener.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,10 +16,9 @@ from typing import NamedTuple
 
 from ..line_schema import encode_line
 from ..sources.line_feed import LineSource
+from .listeners import Listeners
 
 __all__ = ["EncodedLine", "LineHub", "LineListener"]
-
-log = logging.getLogger(__name__)
 
 
 class EncodedLine(NamedTuple):
@@ -49,7 +46,7 @@ class LineHub:
         self.source = source
         self._clock = clock
         self._history: deque[EncodedLine] = deque(maxlen=history)
-        self._listeners: list[LineListener] = []
+        self._listeners: Listeners[EncodedLine] = Listeners()
         self._next_seq = 0
 
     @property
@@ -59,12 +56,11 @@ class LineHub:
 
     def add_listener(self, listener: LineListener) -> None:
         """Call ``listener(line)`` for every new line."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: LineListener) -> None:
         """Stop calling ``listener``; unknown listeners are ignored."""
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     def publish(self, line: str, truncated: bool = False) -> None:
         """Number and encode one line, keep it for newcomers, hand it to every listener."""
@@ -72,11 +68,7 @@ class LineHub:
         self._next_seq += 1
         encoded = EncodedLine(seq, encode_line(seq, self._clock(), line, truncated))
         self._history.append(encoded)
-        for listener in list(self._listeners):
-            try:
-                listener(encoded)
-            except Exception:
-                log.exception("listener %r failed on line %d", listener, encoded.seq)
+        self._listeners.notify(encoded)
 
     def history_after(self, seq: int) -> list[EncodedLine]:
         """Kept lines numbered above ``seq``, oldest first."""

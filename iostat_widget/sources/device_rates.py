@@ -10,7 +10,7 @@ I/O) so the maths is tested on plain dictionaries.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Final, NamedTuple
 
 from ..schema import DeviceDiskRates, DeviceNetRates, DiskRates, NetRates
@@ -77,6 +77,16 @@ def _total(rates: dict[str, list[float]], counted: Collection[str], fields: int)
     return totals
 
 
+def _disk_rates(values: Sequence[float]) -> DiskRates:
+    read, write, reads, writes = values
+    return DiskRates(
+        read_bps=rounded(read, 0),
+        write_bps=rounded(write, 0),
+        read_iops=rounded(reads),
+        write_iops=rounded(writes),
+    )
+
+
 def disk_figures(
     prev: Mapping[str, DiskCounters],
     cur: Mapping[str, DiskCounters],
@@ -91,21 +101,9 @@ def disk_figures(
     since boot is not listed), each device marked ``stacked`` or not.
     """
     rates = _per_second(prev, cur, seconds, _DISK_TOPS)
-    read, write, reads, writes = _total(rates, counted, 4)
-    total = DiskRates(
-        read_bps=rounded(read, 0),
-        write_bps=rounded(write, 0),
-        read_iops=rounded(reads),
-        write_iops=rounded(writes),
-    )
+    total = _disk_rates(_total(rates, counted, 4))
     devices = {
-        name: DeviceDiskRates(
-            read_bps=rounded(values[0], 0),
-            write_bps=rounded(values[1], 0),
-            read_iops=rounded(values[2]),
-            write_iops=rounded(values[3]),
-            stacked=name in stacked,
-        )
+        name: DeviceDiskRates(**_disk_rates(values), stacked=name in stacked)
         for name, values in sorted(rates.items())
     }
     return total, devices

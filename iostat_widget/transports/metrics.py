@@ -41,6 +41,13 @@ def _gauge(name: str, doc: str, extra: str | None = None) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=labels)
 
 
+def _directions(name: str, doc: str, key: list[str], values: dict[str, float]) -> GaugeMetricFamily:
+    family = _gauge(name, doc, "direction")
+    for direction, value in values.items():
+        family.add_metric([*key, direction], value)
+    return family
+
+
 class IostatCollector(Collector):
     """Turns the hub's newest sample and the server's counters into metric families.
 
@@ -99,31 +106,25 @@ class IostatCollector(Collector):
             cpu.add_metric([*key, mode], value)
         yield cpu
         disk = sample["disk"]
-        disk_bytes = _gauge(
+        yield _directions(
             "iostat_disk_bytes_per_second",
             "Bytes per second read from and written to the disks (stacked devices counted once)",
-            "direction",
+            key,
+            {"read": disk["read_bps"], "write": disk["write_bps"]},
         )
-        disk_bytes.add_metric([*key, "read"], disk["read_bps"])
-        disk_bytes.add_metric([*key, "write"], disk["write_bps"])
-        yield disk_bytes
         if "read_iops" in disk and "write_iops" in disk:
-            disk_ops = _gauge(
+            yield _directions(
                 "iostat_disk_ops_per_second",
                 "Read and write operations per second on the disks (stacked devices counted once)",
-                "direction",
+                key,
+                {"read": disk["read_iops"], "write": disk["write_iops"]},
             )
-            disk_ops.add_metric([*key, "read"], disk["read_iops"])
-            disk_ops.add_metric([*key, "write"], disk["write_iops"])
-            yield disk_ops
-        net = _gauge(
+        yield _directions(
             "iostat_net_bytes_per_second",
             "Bytes per second received and sent on the physical interfaces (else all but lo)",
-            "direction",
+            key,
+            {"rx": sample["net"]["rx_bps"], "tx": sample["net"]["tx_bps"]},
         )
-        net.add_metric([*key, "rx"], sample["net"]["rx_bps"])
-        net.add_metric([*key, "tx"], sample["net"]["tx_bps"])
-        yield net
         used = _gauge(
             "iostat_memory_used_percent",
             "Memory in use, percent of the total (or of the container's limit)",

@@ -59,6 +59,10 @@ class LineMonitor(widgets.VBox):  # type: ignore[misc]
     A status line above says where from, the connection state and how many lines came (and how
     many were missed). ``stop()`` disconnects, ``start()`` reconnects, ``close()`` also removes
     the widget; none leaves a thread, task or socket behind.
+
+    Raises:
+        ValueError: ``lines`` below 1, or a URL that is not ws:// or wss://. Nothing is raised
+            once it runs: a lost server is retried and shown in the status line.
     """
 
     def __init__(self, url: str, *, lines: int = 20, autostart: bool = True, **kwargs: Any) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import time
 import weakref
 from collections.abc import Collection, Sequence
@@ -154,6 +155,12 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     quarters of it). ``stop()`` disconnects and ``close()`` also removes the widget. Re-running
     the notebook cell that made a monitor closes it; ``Monitor.close_all()`` closes them all.
     ``monitor.errors`` counts updates that failed (the status line names the last one).
+
+    Raises:
+        ValueError: ``url`` and ``urls`` both given, an empty ``urls``, a URL that is not
+            ws:// or wss://, an unknown chart, ``window`` below 1, or an ``interval`` that is
+            not a positive number. Nothing is raised once it runs: a server that cannot be
+            reached, a bad message or a failed update shows in the status line instead.
     """
 
     _cells: ClassVar[CellRegistry[Monitor]] = CellRegistry()
@@ -182,6 +189,11 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         addresses: list[str | None] = list(urls) if urls is not None else [url]
         if not addresses:
             raise ValueError("urls is empty")
+        for address in addresses:
+            if address is not None:
+                SampleStream(address)  # refuse a URL that is not ws:// or wss:// now
+        if not (isinstance(interval, int | float) and 0 < interval < math.inf):
+            raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         self.url = url
         self.interval = interval
         self.rows = rows
