@@ -119,17 +119,18 @@ class Server(Service):
         root = page_root if page_root is not None else default_page_root()
         self.page = StaticPage(root) if root is not None else None
         self.token = token
+        policy = AccessPolicy.build(token, allow_origins, max_clients)
         endpoints: list[Endpoint] = [
             self.fanout,
             self.long_poll,
             self.metrics,
-            Health(self._health),
+            Health(self._health, policy.origin_ok),
         ]
         if self.lines is not None:
             endpoints.append(self.lines)
         if self.page is not None:
             endpoints.extend(self.page.endpoints())
-        self.router = Router(endpoints, AccessPolicy.build(token, allow_origins, max_clients))
+        self.router = Router(endpoints, policy)
         self._max_size = min(max_size, MAX_MESSAGE_BYTES)
         self._ping_interval = ping_interval
         self._ws_server: WebSocketServer | None = None

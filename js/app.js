@@ -2,10 +2,22 @@
 // table. Every value from the server reaches the page through textContent or an attribute set on
 // an element built here, never through HTML parsing, so a hostile host name stays plain text.
 // With ?hosts= the page shows several machines instead (hosts-view.js).
+//
+// First the page reads its server's /healthz: whether that server wants the page's ?token=
+// (access.js), and whether it is there at all. When the stream is refused or missing, a note says
+// why and what to do.
 
+import {
+  explain,
+  originRefused,
+  pageToken,
+  partsText,
+  readHealth,
+  tokenToSend,
+} from "./access.js";
 import { CpuChart } from "./chart.js";
 import { Connection, WEBSOCKET, streamUrls } from "./connection.js";
-import { byId, cell } from "./dom.js";
+import { byId, cell, element } from "./dom.js";
 import { parseHosts } from "./hosts.js";
 import { showHosts } from "./hosts-view.js";
 import {
@@ -98,26 +110,94 @@ function onMessages(list) {
   }
 }
 
-function onStatus({ transport, state, fallback }) {
-  setText("transport", transport);
-  setText("state", state);
-  byId("state").dataset.state = state;
-  byId("transport").dataset.transport = transport === WEBSOCKET ? "websocket" : "polling";
-  byId("note").hidden = !fallback;
+let problemKind = null; // what #problem explains now (access.js `explain`), or null
+const diagnosis = { key: null, generation: 0 };
+
+/** Shows why the stream is refused or missing (`kind` as in access.js `explain`), or nothing. */
+function showProblem(kind, sentToken) {
+  problemKind = kind;
+  const parts = explain(kind, {
+    origin: location.origin,
+    host: location.host,
+    hasToken: pageToken(location.href) !== null,
+    sentToken,
+  });
+  const node = byId("problem");
+  const nodes = (parts ?? []).map((p) => (typeof p === "string" ? p : element("code", "", p.code)));
+  if (node.textContent !== partsText(parts)) node.replaceChildren(...nodes);
+  node.hidden = parts === null;
+  node.dataset.kind = kind ?? "";
+  // The general long-polling note says less than a refusal for this page's origin does.
+  if (kind === "origin-ws") byId("note").hidden = true;
 }
 
-function showOneHost() {
+/**
+ * Works out why the stream is not live over a WebSocket, once per kind of status (the connection
+ * reports the same status again at every retry); a later status overrides a pending answer.
+ */
+async function diagnose(status, sentToken) {
+  const live = status.state === "live";
+  const key = live
+    ? `live ${status.transport}`
+    : `${status.state} ${status.refusal?.status ?? ""}`;
+  if (key === diagnosis.key) return;
+  diagnosis.key = key;
+  const generation = ++diagnosis.generation;
+  let kind = null;
+  if (status.refusal) {
+    kind = status.refusal.status === 401 ? "token" : "origin";
+  } else if (live && status.fallback) {
+    // A same-origin fetch carries no Origin, so polling may work where the WebSocket is refused.
+    kind = (await originRefused(location.href)) ? "origin-ws" : null;
+  } else if (status.state === "reconnecting") {
+    if ((await readHealth(location.href)) === null) kind = "down";
+    else if (await originRefused(location.href)) kind = "origin";
+  }
+  if (generation === diagnosis.generation) showProblem(kind, sentToken);
+}
+
+function statusHandler(sentToken) {
+  return (status) => {
+    const { transport, state, fallback, refusal } = status;
+    const shown = refusal !== null && state !== "live" ? "refused" : state;
+    setText("transport", transport);
+    setText("state", shown);
+    byId("state").dataset.state = shown;
+    byId("transport").dataset.transport = transport === WEBSOCKET ? "websocket" : "polling";
+    byId("note").hidden = !fallback || problemKind === "origin-ws";
+    diagnose(status, sentToken);
+  };
+}
+
+function showOneHost(token) {
   chart = new CpuChart(byId("chart"), WINDOW_SIZE);
+  const urls = streamUrls(location.href, token);
   const connection = new Connection({
-    urls: streamUrls(location.href),
+    urls,
     lastSeq: () => samples.lastSeq,
     onMessages,
-    onStatus,
+    onStatus: statusHandler(token !== null),
   });
   connection.start();
   setInterval(paintAge, 250);
 }
 
-const plan = parseHosts(location.href);
-if (plan === null) showOneHost();
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The server's /healthz, asked again (up to every 2.5 s) until something answers. */
+async function firstHealth() {
+  for (let wait = 250; ; wait = Math.min(wait * 2, 2500)) {
+    const health = await readHealth(location.href);
+    if (health !== null) {
+      if (problemKind === "down") showProblem(null, false);
+      return health;
+    }
+    showProblem("down", false);
+    await sleep(wait);
+  }
+}
+
+const token = tokenToSend(location.href, await firstHealth());
+const plan = parseHosts(location.href, token);
+if (plan === null) showOneHost(token);
 else showHosts(plan);

@@ -4,6 +4,8 @@
 // Other hosts of a ?hosts= page are WebSocket-only (no poll URL): the page's policy lets it fetch
 // from its own origin only.
 
+import { pageToken } from "./access.js";
+
 export const WEBSOCKET = "WebSocket";
 export const LONG_POLLING = "long polling";
 
@@ -19,15 +21,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The stream and poll URLs, relative to the page's own URL so the page also works under a path
- * prefix (e.g. behind jupyter-server-proxy at /user/NAME/iostat-widget/), with the page's
- * ?token= if it has one.
+ * prefix (e.g. behind jupyter-server-proxy at /user/NAME/iostat-widget/), carrying `token` when
+ * one is given. The page passes the token its server asked for (access.js `tokenToSend`); left
+ * out, it is the page's own ?token=.
  */
-export function streamUrls(href) {
+export function streamUrls(href, token = pageToken(href)) {
   const ws = new URL("iostat", href);
   ws.protocol = ws.protocol === "https:" ? "wss:" : "ws:";
   const poll = new URL("poll", href);
-  // A server started with a token wants it on the stream and the poll too: carry it over.
-  const token = new URL(href).searchParams.get("token");
   for (const url of [ws, poll]) {
     url.search = "";
     url.hash = "";
@@ -39,9 +40,10 @@ export function streamUrls(href) {
 export class Connection {
   /**
    * `onMessages(list)` receives decoded messages (not yet validated); `lastSeq()` says which
-   * sample to continue after; `onStatus({transport, state, fallback})` reports progress, where
-   * state is "connecting", "live" or "reconnecting" and fallback is true while polling because
-   * the WebSocket failed. Without `urls.poll` (WebSocket only), a host that has never been live
+   * sample to continue after; `onStatus({transport, state, fallback, refusal})` reports progress,
+   * where state is "connecting", "live" or "reconnecting", fallback is true while polling because
+   * the WebSocket failed, and refusal is {status, reason} while a poll is answered 401 or 403
+   * (else null). Without `urls.poll` (WebSocket only), a host that has never been live
    * is "refused" when its handshake fails at once, or "unreachable" when it never answers.
    */
   constructor({ urls, lastSeq, onMessages, onStatus }) {
@@ -55,6 +57,7 @@ export class Connection {
     this.backoff = BACKOFF_MIN_MS;
     this.everLive = false;
     this.timedOut = false; // whether the last failed attempt got no answer at all
+    this.refusal = null; // the last poll's 401 or 403 and the server's reason, until one works
   }
 
   start() {
@@ -64,7 +67,8 @@ export class Connection {
 
   report(change) {
     Object.assign(this, change);
-    this.onStatus({ transport: this.transport, state: this.state, fallback: this.fallback });
+    const { transport, state, fallback, refusal } = this;
+    this.onStatus({ transport, state, fallback, refusal });
   }
 
   async run() {
@@ -149,7 +153,7 @@ export class Connection {
         this.onMessages([obj]);
       };
       this.everLive = true;
-      this.report({ transport: WEBSOCKET, state: "live", fallback: false });
+      this.report({ transport: WEBSOCKET, state: "live", fallback: false, refusal: null });
       for (const data of early.splice(0)) receive(data);
       ws.onmessage = (event) => receive(event.data);
       ws.onclose = () => resolve();
@@ -190,12 +194,18 @@ export class Connection {
         let list = [];
         try {
           const response = await fetch(url, { signal: abort.signal, cache: "no-store" });
+          if (response.status === 401 || response.status === 403) {
+            // Said at once, before the next report: the page explains it (access.js).
+            const reason = (await response.text()).trim().slice(0, 200);
+            this.refusal = { status: response.status, reason };
+            return upgraded;
+          }
           if (response.status !== 200 && response.status !== 204) return upgraded;
           if (response.status === 200) list = await response.json();
         } catch {
           return upgraded; // aborted for a working WebSocket, or the server is unreachable
         }
-        this.report({ transport: LONG_POLLING, state: "live", fallback: true });
+        this.report({ transport: LONG_POLLING, state: "live", fallback: true, refusal: null });
         if (first) {
           // A server that was restarting may have refused the WebSocket a moment before it
           // answered this poll: try the WebSocket again now rather than in PROBE_EVERY_MS.

@@ -5,6 +5,7 @@
 // host:port or a ws:// / wss:// URL ending in /iostat, and every stream URL is rebuilt by `new URL`
 // from the parts that passed, never pasted together from the raw text.
 
+import { pageToken } from "./access.js";
 import { streamUrls } from "./connection.js";
 
 /** At most this many entries of ?hosts= are shown (besides the page's own server). */
@@ -90,13 +91,15 @@ function hostEntry(ws, page) {
 
 /**
  * The hosts to show for the page at `href`, or null without ?hosts= (the one-host page).
- * Returns {hosts, ignored}: hosts[0] is always the page's own server (with the page's ?token=);
- * ignored lists each rejected entry as {entry, reason}, the entry shortened for display.
+ * Returns {hosts, ignored}: hosts[0] is always the page's own server, with `token` (the page passes
+ * the one its server asked for; left out, the page's ?token=); no other host ever gets it, only a
+ * token written inside its own entry. ignored lists each rejected entry as {entry, reason}, the
+ * entry shortened for display.
  */
-export function parseHosts(href) {
+export function parseHosts(href, token = pageToken(href)) {
   const page = new URL(href);
   if (!page.searchParams.has("hosts")) return null;
-  const own = streamUrls(href);
+  const own = streamUrls(href, token);
   const ownWs = new URL(own.ws);
   const hosts = [{ label: page.host, address: streamKey(ownWs), urls: own }];
   const seen = new Set([streamKey(ownWs)]);

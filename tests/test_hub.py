@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 import pytest
 
@@ -112,6 +113,20 @@ async def test_many_waiters_share_one_wakeup() -> None:
     results = await asyncio.gather(*(hub.next_samples(-1, 2.0) for _ in range(500)))
     assert all(r and r[0].seq == 0 for r in results)
     await hub.aclose()
+
+
+async def test_closing_answers_every_waiting_request_at_once() -> None:
+    # A long poll waits up to 30 s; a server shutting down must not wait for it.
+    hub = Hub(SyntheticSampler(), interval=60.0)
+    hub.acquire()
+    waiting = [asyncio.ensure_future(hub.next_samples(-1, 30.0)) for _ in range(3)]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in waiting)
+    started = time.monotonic()
+    await hub.aclose()
+    async with asyncio.timeout(2):
+        assert await asyncio.gather(*waiting) == [[], [], []]
+    assert time.monotonic() - started < 2
 
 
 def test_bad_settings_are_refused() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from websockets.asyncio.client import connect
@@ -72,8 +74,17 @@ async def test_behind_a_host_rewriting_proxy_the_page_loads_and_the_data_is_refu
         assert status == 403 and b"origin not allowed" in body
         assert (await http_get(server.port, "/metrics", behind))[0] == 403
         assert await refused_status(server.url, origin=proxy) == 403
+        # The page can learn why (no browser tells it why a handshake failed).
+        asked = f"/healthz?origin={quote(proxy, safe='')}"
+        status, _, body = await http_get(server.port, asked, behind)
+        assert status == 200 and json.loads(body)["origin_allowed"] is False
+        status, _, body = await http_get(server.port, "/healthz?origin=http://127.0.0.1")
+        assert json.loads(body)["origin_allowed"] is True
+        assert "origin_allowed" not in json.loads((await http_get(server.port, "/healthz"))[2])
     async with Server("127.0.0.1", 0, sampler=SyntheticSampler(), allow_origins=[proxy]) as server:
         assert (await http_get(server.port, "/poll?timeout=0", behind))[0] in (200, 204)
+        body = (await http_get(server.port, f"/healthz?origin={proxy}", behind))[2]
+        assert json.loads(body)["origin_allowed"] is True
         async with connect(server.url, origin=proxy):  # type: ignore[arg-type]
             pass
 

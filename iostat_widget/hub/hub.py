@@ -84,7 +84,7 @@ class Hub:
         self._next_seq = 0
         self._task: asyncio.Task[None] | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
-        self._tick: asyncio.Future[EncodedSample] | None = None
+        self._tick: asyncio.Future[None] | None = None  # done at each new sample, and on close
         self.errors = 0  #: sampler calls that raised (logged and skipped)
         self.no_reading = 0  #: ticks the sampler had nothing for (skipped quietly)
 
@@ -191,11 +191,15 @@ class Hub:
         self._next_seq += 1
         self._history.append(encoded)
         self._listeners.notify(encoded)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         if self._tick is not None and not self._tick.done():
-            self._tick.set_result(encoded)
+            self._tick.set_result(None)
 
     async def aclose(self) -> None:
-        """Stop sampling now and forget the listeners."""
+        """Stop sampling now, answer every waiting :meth:`next_samples`, forget the listeners."""
+        self._wake_waiters()
         if self._idle_timer is not None:
             self._idle_timer.cancel()
             self._idle_timer = None
