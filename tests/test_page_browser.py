@@ -303,7 +303,9 @@ def test_missing_chromium_skips_locally_but_fails_under_ci(
 # -- JupyterLab through jupyter-server-proxy ---------------------------------------------------
 
 
-def test_page_through_jupyter_server_proxy(jupyter_lab: JupyterLab, page: Page) -> None:
+def test_page_through_jupyter_server_proxy(
+    jupyter_lab: JupyterLab, page: Page, tmp_path: Path
+) -> None:
     base, token = jupyter_lab
     servers_info = http_json(f"{base}/server-proxy/servers-info?token={token}")
     entry = next(s for s in servers_info["server_processes"] if s["name"] == "iostat-widget")
@@ -313,6 +315,10 @@ def test_page_through_jupyter_server_proxy(jupyter_lab: JupyterLab, page: Page) 
     with urllib.request.urlopen(icon_url, timeout=5) as response:
         assert response.read() == ICON_PATH.read_bytes()
 
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    # Opened as the launcher opens it: with Jupyter's own token, which grants the whole Jupyter
+    # server. This server asks for none, so the page must not pass it on.
     watch = open_page(page, f"{base}/iostat-widget/?token={token}")
     # The proxy starts `iostat-widget serve` on first use; the real sampler ticks once a second.
     expect(page.locator("#state")).to_have_text("live", timeout=25_000)
@@ -321,3 +327,8 @@ def test_page_through_jupyter_server_proxy(jupyter_lab: JupyterLab, page: Page) 
     wait_for_new_rows(page, times=1)
     assert page.locator("#host").inner_text() == socket.gethostname()
     assert watch.problems == []
+    assert sockets and not [url for url in sockets if "token=" in url]
+    # jupyter-server-proxy logs the URL of every WebSocket it forwards.
+    log = (tmp_path / "jupyter.log").read_text(errors="replace").splitlines()
+    leaked = [line for line in log if token in line and "websocket" in line.lower()]
+    assert leaked == []
