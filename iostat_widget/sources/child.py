@@ -8,40 +8,25 @@ delay that doubles up to a limit (and starts over once a child has run for a whi
 terminates it and anything it started (it runs in a session and process group of its own), waits
 for it, and kills what does not stop in time, so no process outlives the server.
 
-**stdout is a pseudo-terminal**, as under ``script`` or ``unbuffer``: a program writing to a pipe
-usually keeps its output in a 4-8 KiB buffer (the C library's stdio, Python's ``print``), so its
-lines would come minutes late; on a terminal it writes each line as it ends it. The terminal is in
-raw mode, so the bytes read are the program's own (no ``"\n"`` made ``"\r\n"``, no echo); it is
-not the child's controlling terminal, and reports a window of 50 rows by 200 columns. A program
-that checks ``isatty`` may still behave differently than on a pipe, so the child's environment
-gets ``TERM=dumb``, ``NO_COLOR=1``, ``S_COLORS=never`` (sysstat) and ``PAGER=cat``: no colours,
-cursor moves or pager. stderr stays a pipe of its own (its last line is ``last_error``). Where
-there is no pseudo-terminal (Windows, or none left to open) stdout is a pipe as before.
+**stdout is a pseudo-terminal** (see :mod:`.terminal`), as under ``script`` or ``unbuffer``, so a
+program that never flushes still sends each line as it ends it; stderr stays a pipe of its own
+(its last line is ``last_error``). Where no pseudo-terminal opens, stdout is a pipe.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import shutil
 import signal
-import struct
-import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
-
-if sys.platform != "win32":
-    import fcntl
-    import pty
-    import termios
-    import tty
 
 from ..aio import cancel_and_wait
 from .lines import LineSplitter, Piece
+from .terminal import TERMINAL_ENV, open_terminal, read_terminal
 
 __all__ = ["ChildProcess", "CommandNotFoundError", "find_command"]
 
@@ -49,9 +34,6 @@ log = logging.getLogger(__name__)
 
 _READ_CHUNK = 64 * 1024
 _STDERR_LINE = 200  # characters of a stderr line kept for the log and ``last_error``
-# What a program that sees a terminal is told about it: plain text, no pager.
-_TERMINAL_ENV: Final = {"TERM": "dumb", "NO_COLOR": "1", "S_COLORS": "never", "PAGER": "cat"}
-_WINDOW: Final = (50, 200)  # rows, columns
 
 
 class CommandNotFoundError(RuntimeError):
@@ -66,27 +48,6 @@ def find_command(argv: Sequence[str], hint: str = "") -> str:
     if path is None:
         raise CommandNotFoundError(f"{argv[0]} not found" + (f"; {hint}" if hint else ""))
     return path
-
-
-def _open_terminal() -> tuple[int, int] | None:
-    """A pseudo-terminal's ``(master, slave)`` fds, slave in raw mode; ``None`` where none opens."""
-    if sys.platform == "win32":
-        return None
-    try:
-        master, slave = pty.openpty()
-    except OSError as err:
-        log.warning("no pseudo-terminal (%s); reading the command through a pipe", err)
-        return None
-    try:
-        tty.setraw(slave)  # the bytes as written: no "\r\n" for "\n", no echo, no signals
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *_WINDOW, 0, 0))
-        os.set_blocking(master, False)
-    except OSError as err:
-        os.close(master)
-        os.close(slave)
-        log.warning("cannot set up a pseudo-terminal (%s); reading through a pipe", err)
-        return None
-    return master, slave
 
 
 def _signal_group(process: asyncio.subprocess.Process, signum: int) -> None:
@@ -199,10 +160,10 @@ class ChildProcess:
     def _child_env(self, terminal: bool) -> dict[str, str] | None:
         if not terminal:
             return self.env
-        return {**(self.env if self.env is not None else os.environ), **_TERMINAL_ENV}
+        return {**(self.env if self.env is not None else os.environ), **TERMINAL_ENV}
 
     async def _run_once(self) -> None:
-        terminal = _open_terminal() if self.use_pty else None
+        terminal = open_terminal() if self.use_pty else None
         try:
             try:
                 process = await asyncio.create_subprocess_exec(
@@ -234,7 +195,9 @@ class ChildProcess:
             assert process.stderr is not None
             stderr = asyncio.ensure_future(self._pump(process.stderr, self._on_stderr))
             if terminal is not None:
-                await self._pump_terminal(terminal[0], self.on_piece)
+                await read_terminal(
+                    terminal[0], LineSplitter(self.max_piece), self.on_piece, self.name
+                )
             else:
                 assert process.stdout is not None
                 await self._pump(process.stdout, self.on_piece)
@@ -255,38 +218,6 @@ class ChildProcess:
         while chunk := await stream.read(_READ_CHUNK):
             for piece in splitter.feed(chunk):
                 handle(piece)
-        for piece in splitter.flush():
-            handle(piece)
-
-    async def _pump_terminal(self, fd: int, handle: Callable[[Piece], None]) -> None:
-        """Read a terminal's master end (non-blocking ``fd``) until every slave end is closed.
-
-        One bounded read per wake-up, so a flood yields to the loop and waits in the kernel's
-        buffer (the child blocks) rather than in memory. Linux reports the closed slave as EIO
-        (after the bytes still buffered), other systems as end of file: both end the stream.
-        """
-        loop = asyncio.get_running_loop()
-        readable = asyncio.Event()
-        loop.add_reader(fd, readable.set)
-        splitter = LineSplitter(self.max_piece)
-        try:
-            while True:
-                await readable.wait()
-                readable.clear()
-                try:
-                    chunk = os.read(fd, _READ_CHUNK)
-                except BlockingIOError:
-                    continue
-                except OSError as err:
-                    if err.errno != errno.EIO:
-                        log.warning("reading %s's output failed: %s", self.name, err)
-                    break
-                if not chunk:
-                    break
-                for piece in splitter.feed(chunk):
-                    handle(piece)
-        finally:
-            loop.remove_reader(fd)
         for piece in splitter.flush():
             handle(piece)
 
