@@ -90,7 +90,13 @@ const code = (text) => ({ code: text });
  * URL has a ?token=, `sentToken` whether it was sent.
  */
 export function explain(kind, { origin, host, hasToken, sentToken }) {
-  const fix = ["Start it with ", code(`--allow-origin ${origin}`), "."];
+  const fix = [
+    "Start it with ",
+    code(`--allow-origin ${origin}`),
+    ", or have the proxy pass the browser's Host header (nginx: ",
+    code("proxy_set_header Host $host;"),
+    ").",
+  ];
   const why = " (a proxy in front of it gives this page another address than its own)";
   switch (kind) {
     case "origin":

@@ -92,6 +92,20 @@ def test_bad_settings_are_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    "origin", ["http://a.example/path", "https://a.example/?x=1", "http://a.example#top"]
+)
+def test_an_allowed_origin_with_a_path_is_refused(origin: str) -> None:
+    # A browser's Origin is scheme://host[:port]: an entry with more could never match.
+    with pytest.raises(ValueError, match="not an origin"):
+        AccessPolicy.build(allow_origins=[origin])
+
+
+def test_an_allowed_origin_may_end_in_a_slash() -> None:
+    policy = AccessPolicy.build(allow_origins=["https://Hub.example:8443/"])
+    assert policy.origin_ok("https://hub.example:8443", "127.0.0.1:1")
+
+
+@pytest.mark.parametrize(
     ("host", "loopback"),
     [
         ("127.0.0.1", True),

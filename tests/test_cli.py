@@ -88,6 +88,31 @@ def test_bad_interval_is_refused() -> None:
     assert exit_info.value.code == 2
 
 
+@pytest.mark.parametrize("command", ["serve", "tail"])
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_a_usage_error_not_a_traceback(command: str, port: str) -> None:
+    result = subprocess.run(
+        [*COMMAND, command, "--port", port, *(["x.log"] if command == "tail" else [])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--port" in result.stderr and "port" in result.stderr.splitlines()[-1]
+
+
+def test_an_allowed_origin_with_a_path_is_refused_at_start() -> None:
+    result = subprocess.run(
+        [*COMMAND, "serve", "--port", "0", "--allow-origin", "http://a.example/path"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2 and "not an origin" in result.stderr
+
+
 def test_console_script_is_installed() -> None:
     script = os.path.join(os.path.dirname(sys.executable), "iostat-widget")
     out = subprocess.run(
@@ -102,6 +127,22 @@ def test_tail_without_file_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "usage" in result.stderr and "Traceback" not in result.stderr
+    assert "FILE is required" in result.stderr
+
+
+async def test_tail_of_a_file_not_there_yet_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "later.log"
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND, "tail", str(log), "--port", "0", stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    try:
+        async with asyncio.timeout(20):
+            first = (await process.stdout.readline()).decode()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    assert "does not exist yet" in first and str(log) in first
 
 
 async def test_tail_command_streams_a_line_and_stops_on_sigterm(tmp_path: Path) -> None:

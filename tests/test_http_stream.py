@@ -294,10 +294,13 @@ async def test_run_tail_closes_cleanly_when_cancelled(
     log_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     running = asyncio.ensure_future(run_tail(tail_args(str(log_path), "--port", "0")))
+    out = ""
     for _ in range(int(WAIT / 0.01)):
-        if banner := capsys.readouterr().out:
+        out += capsys.readouterr().out
+        if "tailing" in out:
             break
         await asyncio.sleep(0.01)
+    banner = next(line for line in out.splitlines() if line.startswith("tailing"))
     assert banner.startswith(f"tailing {log_path} at http://127.0.0.1:")
     port = int(banner.rsplit(":", 1)[1].rstrip("/\n"))
     async with stream(port) as client:

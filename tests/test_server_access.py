@@ -122,6 +122,25 @@ async def test_every_endpoint_is_guarded_unless_it_carries_no_data(tmp_path: Pat
         } - public
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/app.js", "/poll?timeout=0", "/iostat", "/nowhere"])
+@pytest.mark.parametrize("header", ["Host", "Origin", "Authorization"])
+async def test_a_repeated_access_header_is_a_bad_request_not_an_error(
+    path: str, header: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Which of two Origins (or Hosts, or tokens) would count? Neither: 400, and no traceback in
+    # the log for anyone who can reach the port to fill it with.
+    value = {"Host": "127.0.0.1", "Origin": "http://127.0.0.1", "Authorization": "Bearer x"}[header]
+    repeated = {header: value} if header == "Host" else {header: value, header.lower(): value}
+    with caplog.at_level(logging.INFO):
+        async with guarded() as server:
+            status, _, body = await http_get(server.port, path, repeated)
+    if path == "/nowhere":
+        assert status == 404
+    else:
+        assert status == 400 and f"repeated {header.lower()} header".encode() in body
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
 async def test_cross_site_websocket_is_refused() -> None:
     async with Server("127.0.0.1", 0, sampler=SyntheticSampler()) as server:
         evil = {"origin": "http://evil.example"}

@@ -18,7 +18,18 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..transports.access import bind_problem, is_loopback, new_token
 
-__all__ = ["add_access_options", "build_parser", "main", "resolve_token"]
+__all__ = ["add_access_options", "build_parser", "main", "port_number", "resolve_token"]
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (the OS chooses) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number, got {text}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {text}")
+    return value
 
 
 def _positive(text: str) -> float:
@@ -80,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, default=8765, help="port to bind; 0 lets the OS choose (default 8765)"
+        "--port",
+        type=port_number,
+        default=8765,
+        help="port to bind; 0 lets the OS choose (default 8765)",
     )
     serve.add_argument(
         "--interval", type=_positive, default=1.0, help="seconds between samples (default 1.0)"

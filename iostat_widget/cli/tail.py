@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..sources.tail import DEFAULT_POLL_INTERVAL
+from . import port_number
 
 __all__ = ["configure_tail_parser", "run_tail"]
 
@@ -20,9 +21,21 @@ def configure_tail_parser(parser: argparse.ArgumentParser) -> None:
     """Add the ``tail`` command's arguments to ``parser``."""
     parser.add_argument("file", nargs="?", metavar="FILE", help="log file to follow (fixed)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
-    parser.add_argument("--backlog", type=int, default=10, help="lines a new client gets first")
-    parser.add_argument("--poll", type=float, default=DEFAULT_POLL_INTERVAL, help="seconds")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=8000,
+        help="port to bind; 0 lets the OS choose (default: 8000)",
+    )
+    parser.add_argument(
+        "--backlog", type=int, default=10, help="lines a new client gets first (default: 10)"
+    )
+    parser.add_argument(
+        "--poll",
+        type=float,
+        default=DEFAULT_POLL_INTERVAL,
+        help=f"seconds between checks of the file for new lines (default: {DEFAULT_POLL_INTERVAL})",
+    )
 
 
 def _checked_path(args: argparse.Namespace) -> tuple[Path, str | None]:
@@ -43,11 +56,14 @@ async def run_tail(args: argparse.Namespace) -> int:
 
     if args.file is None:
         print(USAGE, file=sys.stderr)
+        print("iostat-widget tail: error: FILE is required", file=sys.stderr)
         return 2
     path, problem = _checked_path(args)
     if problem is not None:
         print(f"iostat-widget tail: error: {problem}", file=sys.stderr)
         return 2
+    if not path.exists():  # as tail -F does: say so, then follow it once it appears
+        print(f"iostat-widget tail: {args.file} does not exist yet; waiting for it", flush=True)
     server = TailServer(
         path,
         args.host,

@@ -58,6 +58,11 @@ def _origin_netloc(origin: str) -> str | None:
     return parts.netloc.lower()
 
 
+def _has_path(origin: str) -> bool:
+    parts = urlsplit(origin)
+    return parts.path not in ("", "/") or bool(parts.query or parts.fragment)
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
     """The rules: a token (or none), extra allowed origins, and a cap on clients.
@@ -84,6 +89,8 @@ class AccessPolicy:
         allowed = set()
         for origin in allow_origins:
             netloc = "*" if origin == "*" else _origin_netloc(origin)
+            if netloc is not None and netloc != "*" and _has_path(origin):
+                netloc = None  # a browser's Origin never has a path: this entry could never match
             if netloc is None:
                 raise ValueError(f"not an origin (scheme://host[:port]): {origin!r}")
             allowed.add(netloc)
@@ -127,7 +134,11 @@ class AccessPolicy:
         if guarded and not self.origin_ok(headers.get("origin"), headers.get("host")):
             return Denied(HTTPStatus.FORBIDDEN, "origin not allowed")
         if guarded and not self.token_ok(target, headers.get("authorization")):
-            return Denied(HTTPStatus.UNAUTHORIZED, "missing or wrong token")
+            return Denied(
+                HTTPStatus.UNAUTHORIZED,
+                "missing or wrong token: use the URL iostat-widget serve printed (it ends in "
+                "?token=...), or send Authorization: Bearer ...",
+            )
         if active >= self.max_clients:
             return Denied(HTTPStatus.SERVICE_UNAVAILABLE, "too many clients")
         return None

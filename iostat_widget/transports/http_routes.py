@@ -88,11 +88,15 @@ class Router:
         endpoint = self._by_path.get(path)
         if endpoint is None:
             return text_response(f"not found: {path}\n", HTTPStatus.NOT_FOUND)
-        headers = {
-            name: value
-            for name in ("origin", "host", "authorization")
-            if (value := request.headers.get(name)) is not None
-        }
+        headers: dict[str, str] = {}
+        for name in ("origin", "host", "authorization"):
+            values = request.headers.get_all(name)
+            if len(values) > 1:  # which one would count? a client or proxy is broken, or probing
+                return text_response(
+                    f"bad request: repeated {name} header\n", HTTPStatus.BAD_REQUEST
+                )
+            if values:
+                headers[name] = values[0]
         denied = self.policy.check(
             request.path,
             headers,
