@@ -11,6 +11,8 @@ import json
 import math
 from typing import Any, Final, Literal, NotRequired, TypedDict
 
+from .gpu_schema import GpuFigures, lean_gpus, validate_gpus
+
 __all__ = [
     "DETAIL_FIELDS",
     "DETAIL_KEYS",
@@ -19,6 +21,7 @@ __all__ = [
     "DeviceDiskRates",
     "DeviceNetRates",
     "DiskRates",
+    "GpuFigures",
     "MemUsage",
     "NetRates",
     "Sample",
@@ -128,6 +131,7 @@ class Sample(TypedDict):
     scope: NotRequired[Scope]
     disks: NotRequired[dict[str, DeviceDiskRates]]
     nics: NotRequired[dict[str, DeviceNetRates]]
+    gpu: NotRequired[list[GpuFigures]]
 
 
 class SampleError(ValueError):
@@ -179,7 +183,8 @@ def validate_sample(obj: object) -> Sample:
     """Check a decoded message and return a clean :class:`Sample` (unknown keys are dropped).
 
     The contract's keys are required; later additions (``scope``, ``cpu.irq``, IOPS,
-    ``mem.avail_bytes``) are checked when present, so older or simpler servers still validate.
+    ``mem.avail_bytes``, ``gpu``) are checked when present, so older or simpler servers still
+    validate.
 
     Raises:
         SampleError: (a ``ValueError``) naming the first problem found, e.g.
@@ -249,6 +254,8 @@ def validate_sample(obj: object) -> Sample:
                 nic["virtual"] = flag
             nics[name] = nic
         sample["nics"] = nics
+    if "gpu" in obj:  # NVIDIA GPUs, where the machine has some (see gpu_schema)
+        sample["gpu"] = validate_gpus(obj["gpu"], SampleError)
     return sample
 
 
@@ -299,10 +306,13 @@ def encode_sample(sample: Sample) -> str:
 
 def lean_sample(sample: Sample) -> Sample:
     """The sample as every viewer gets it: without the per-device maps and the detail-only
-    figures (:data:`DETAIL_KEYS`, :data:`DETAIL_FIELDS`), which ``?detail=1`` adds back."""
+    figures (:data:`DETAIL_KEYS`, :data:`DETAIL_FIELDS`, the GPUs' names), which ``?detail=1``
+    adds back."""
     lean: dict[str, Any] = {k: v for k, v in sample.items() if k not in DETAIL_KEYS}
     for section, fields in DETAIL_FIELDS.items():
         part = lean[section]
         if any(field in part for field in fields):
             lean[section] = {k: v for k, v in part.items() if k not in fields}
+    if "gpu" in lean:
+        lean["gpu"] = lean_gpus(lean["gpu"])
     return lean  # type: ignore[return-value]

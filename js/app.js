@@ -18,6 +18,7 @@ import {
 import { CpuChart } from "./chart.js";
 import { Connection, WEBSOCKET, streamUrls } from "./connection.js";
 import { byId, cell, element } from "./dom.js";
+import { GpuPanel } from "./gpu-view.js";
 import { parseHosts } from "./hosts.js";
 import { showHosts } from "./hosts-view.js";
 import {
@@ -34,6 +35,7 @@ const TABLE_ROWS = 10;
 const samples = new SampleWindow(WINDOW_SIZE);
 const rows = byId("rows");
 let chart = null;
+let gpus = null;
 let painted = true;
 let lastPaint = -Infinity; // performance.now() of the last paint
 const FRAME_MS = 16;
@@ -92,7 +94,9 @@ function paint() {
   setText("received", String(samples.received));
   paintTiles(newest);
   paintTable();
-  chart.update(samples.runs());
+  const runs = samples.runs();
+  chart.update(runs);
+  gpus.update(runs);
   paintAge();
 }
 
@@ -171,6 +175,8 @@ function statusHandler(sentToken) {
 
 function showOneHost(token) {
   chart = new CpuChart(byId("chart"), WINDOW_SIZE);
+  const gpuBoxes = ["gpu-card", "gpu-legend", "gpu-util", "gpu-mem"].map(byId);
+  gpus = new GpuPanel(...gpuBoxes, WINDOW_SIZE);
   const urls = streamUrls(location.href, token);
   const connection = new Connection({
     urls,

@@ -123,24 +123,27 @@ export class CpuChart extends TimeChart {
   }
 }
 
-/** CPU busy (user + system) as one line per host: the ?hosts= page. */
-export class HostsChart extends TimeChart {
-  /** `classNames[i]` styles host i's line (its colour and dash). */
-  constructor(container, size, classNames) {
-    super(container, size, "CPU busy (user + system) per host, percent");
-    // Hosts keep different amounts of history: clip what falls left of the axis.
-    const clip = svg("clipPath", { id: "hosts-plot-clip" }, svg("defs", {}, this.root));
+/**
+ * One percent line per series (a host's CPU busy, a GPU's utilization), each in its own colour:
+ * the ?hosts= page, and the GPUs' charts. `clipId` must be unique on the page.
+ */
+export class LinesChart extends TimeChart {
+  /** `classNames[i]` styles line i (its colour and dash); `label` names the chart. */
+  constructor(container, size, classNames, label, clipId) {
+    super(container, size, label);
+    // Series keep different amounts of history: clip what falls left of the axis.
+    const clip = svg("clipPath", { id: clipId }, svg("defs", {}, this.root));
     svg("rect", { x: MARGIN.left, y: 0, width: PLOT_W, height: HEIGHT }, clip);
-    this.plot.setAttribute("clip-path", "url(#hosts-plot-clip)");
+    this.plot.setAttribute("clip-path", `url(#${clipId})`);
     this.lines = classNames.map((className, i) =>
       svg("path", { class: `line host ${className}`, "data-host": i, d: "" }, this.plot),
     );
   }
 
   /**
-   * Redraws from `series[i]`, host i's gap-free runs of {t, busy} points, oldest first, all on
-   * one clock. The axis spans `size` samples of the fastest host, ending at the newest point of
-   * any host, so a host that stopped scrolls away and never holds the others back.
+   * Redraws from `series[i]`, line i's gap-free runs of {t, pct} points, oldest first, all on
+   * one clock. The axis spans `size` samples at `interval`, ending at the newest point of any
+   * series, so a host that stopped scrolls away and never holds the others back.
    */
   update(series, interval) {
     const ends = series.flatMap((runs) => (runs.length ? [runs.at(-1).at(-1).t] : []));
@@ -158,11 +161,18 @@ export class HostsChart extends TimeChart {
       for (const run of runs) {
         if (run.at(-1).t < t0) continue; // entirely off the left edge
         const points = run.length === 1 ? [run[0], run[0]] : run;
-        d += polyline(runXs(run, x, halfStep), points.map((p) => this.y(p.busy)));
+        d += polyline(runXs(run, x, halfStep), points.map((p) => this.y(p.pct)));
       }
       this.lines[i].setAttribute("d", d);
     });
     this.drawTimeAxis(t0, t1, x);
+  }
+}
+
+/** CPU busy (user + system) as one line per host: the ?hosts= page. */
+export class HostsChart extends LinesChart {
+  constructor(container, size, classNames) {
+    super(container, size, classNames, "CPU busy (user + system) per host, percent", "hosts-clip");
   }
 }
 

@@ -87,11 +87,11 @@ class Host {
     return newest === null ? null : now - (newest.t + this.offset);
   }
 
-  /** The runs of {t, busy} points the chart draws, on the page's clock. */
+  /** The runs of {t, pct} points (CPU busy) the chart draws, on the page's clock. */
   series() {
     return this.samples
       .runs()
-      .map((run) => run.map((s) => ({ t: s.t + this.offset, busy: s.cpu.us + s.cpu.sy })));
+      .map((run) => run.map((s) => ({ t: s.t + this.offset, pct: s.cpu.us + s.cpu.sy })));
   }
 }
 

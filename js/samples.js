@@ -25,6 +25,30 @@ function numbers(part, keys) {
   return out;
 }
 
+/** The most GPUs one sample lists (the server's schema allows as many). */
+export const MAX_GPUS = 64;
+
+const isPercent = (value) => isNumber(value) && value >= 0 && value <= 100.5;
+
+/**
+ * A sample's GPUs as [{index, util, mem}] by index (util/mem: percent, or null where the GPU does
+ * not report it, as in MIG mode), or null when the sample carries none. Malformed entries are
+ * left out, and so is a repeated index.
+ */
+export function parseGpus(part) {
+  if (!Array.isArray(part)) return null;
+  const gpus = new Map();
+  for (const entry of part.slice(0, MAX_GPUS)) {
+    if (entry === null || typeof entry !== "object") continue;
+    const { index } = entry;
+    if (!Number.isInteger(index) || index < 0 || index >= MAX_GPUS || gpus.has(index)) continue;
+    const util = isPercent(entry.util_pct) ? entry.util_pct : null;
+    const mem = isPercent(entry.mem_used_pct) ? entry.mem_used_pct : null;
+    gpus.set(index, { index, util, mem });
+  }
+  return [...gpus.values()].sort((a, b) => a.index - b.index);
+}
+
 /**
  * A clean copy of one wire sample, or null when it is not one. Only seq, t and the CPU shares the
  * page draws are required; the page never trusts a field's type without checking it.
@@ -46,6 +70,7 @@ export function parseSample(obj) {
     net: numbers(obj.net, ["rx_bps", "tx_bps"]),
     mem: numbers(obj.mem, ["used_pct"]),
     scope: obj.scope === "container" ? "container" : "host",
+    gpu: parseGpus(obj.gpu),
   };
 }
 

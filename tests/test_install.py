@@ -45,6 +45,9 @@ JUPYTER_MODULES = {
 }
 # The one module written for jupyter-server-proxy, which imports it through its entry point.
 PROXY_MODULE = PACKAGE / "jupyter_proxy.py"
+# The one module that imports NVIDIA's binding (the `gpu` extra), inside a function that gives
+# no GPUs when the import fails.
+GPU_MODULE = PACKAGE / "sources" / "gpu.py"
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", ".hypothesis",
     "test-artifacts", "notebooks", "docs", "benchmarks",
@@ -87,8 +90,10 @@ def test_the_extras_bring_the_launcher_and_jupyterlab() -> None:
     }
     assert extras["launcher"] == {"jupyter-server-proxy"}
     assert extras["lab"] == {"jupyterlab", "jupyter-server-proxy"}
-    # The test environment has everything: the launcher tests and the JupyterLab browser tests.
-    assert extras["lab"] | {"notebook", "voila", "ipykernel"} <= extras["test"]
+    assert extras["gpu"] == {"nvidia-ml-py"}
+    # The test environment has everything: the launcher tests, the JupyterLab browser tests and
+    # the real binding (with no driver on the test machine).
+    assert extras["lab"] | extras["gpu"] | {"notebook", "voila", "ipykernel"} <= extras["test"]
     entry = PROJECT["entry-points"]["jupyter_serverproxy_servers"]["iostat-widget"]
     assert entry == "iostat_widget.jupyter_proxy:setup_iostat_widget"
 
@@ -102,7 +107,7 @@ def test_the_version_is_written_once() -> None:
 
 def test_the_walk_over_sources_sees_the_imports() -> None:
     # Guards the two tests below: the walk finds the modules and the imports they make.
-    assert PROXY_MODULE in SOURCES and len(SOURCES) > 20
+    assert PROXY_MODULE in SOURCES and GPU_MODULE in SOURCES and len(SOURCES) > 20
     assert {"websockets", "tornado", "ipywidgets"} <= set().union(
         *map(third_party_imports, SOURCES)
     )
@@ -116,6 +121,8 @@ def test_every_import_is_a_declared_dependency(path: Path) -> None:
     if path == PROXY_MODULE:  # jupyter-server-proxy loads this one: it may use what it brings
         declared |= names(PROJECT["optional-dependencies"]["launcher"])
         modules -= {"jupyter_server_proxy"}
+    if path == GPU_MODULE:  # imports pynvml lazily, and does without it
+        declared |= names(PROJECT["optional-dependencies"]["gpu"])
     distributions = packages_distributions()
     for module in modules:
         assert module not in JUPYTER_MODULES, f"{path.name} imports {module}"
@@ -136,6 +143,7 @@ def test_the_server_and_the_command_line_import_no_widget_or_jupyter_library() -
     assert "websockets" in loaded and "iostat_widget" in loaded
     heavy = JUPYTER_MODULES | {"ipywidgets", "bqplot", "anywidget", "IPython", "traitlets"}
     assert not loaded & heavy
+    assert "pynvml" not in loaded  # imported when a sampler starts, and only if installed
 
 
 KERNEL_CHECK = """

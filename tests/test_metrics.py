@@ -9,7 +9,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
-from iostat_widget.schema import Sample
+from iostat_widget.schema import GpuFigures, Sample
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler, synthetic_sample
 
@@ -183,3 +183,37 @@ async def test_a_host_with_thousands_of_disks_keeps_its_totals_in_metrics() -> N
     assert value(points, "iostat_cpu_percent", mode="us", **key) >= 0
     sda = {**key, "device": "sd2999", "stacked": "false", "direction": "write"}
     assert value(points, "iostat_device_disk_bytes_per_second", **sda) == 2.0
+
+
+class MigGpus(SyntheticSampler):
+    """Two GPUs, the second in MIG mode: no utilization to report."""
+
+    def sample(self, seq: int) -> Sample:
+        sample = super().sample(seq)
+        sample["gpu"] = [
+            GpuFigures(index=0, name="NVIDIA H200", util_pct=37.0, mem_used_pct=25.0),
+            GpuFigures(index=1, name="NVIDIA A100 MIG", mem_used_pct=50.0),
+        ]
+        return sample
+
+
+async def test_gpu_series_are_labelled_by_index_and_name_and_only_where_measured() -> None:
+    sampler = MigGpus(host="gpu-1", interval=FAST, clock=lambda: T0)
+    async with Server("127.0.0.1", 0, interval=FAST, sampler=sampler, linger=0.2) as server:
+        _, _, body = await scrape(server.port)
+    points = series(body)
+    first = {"host": "gpu-1", "scope": "host", "gpu": "0", "name": "NVIDIA H200"}
+    mig = {"host": "gpu-1", "scope": "host", "gpu": "1", "name": "NVIDIA A100 MIG"}
+    assert points[("iostat_gpu_utilization_percent", tuple(sorted(first.items())))] == 37.0
+    assert points[("iostat_gpu_memory_used_percent", tuple(sorted(first.items())))] == 25.0
+    assert points[("iostat_gpu_memory_used_percent", tuple(sorted(mig.items())))] == 50.0
+    utilization = [labels for name, labels in points if name == "iostat_gpu_utilization_percent"]
+    assert len(utilization) == 1  # MIG: no utilization series, rather than a 0
+    families = {family.name: family for family in text_string_to_metric_families(body)}
+    assert families["iostat_gpu_utilization_percent"].type == "gauge"
+
+
+async def test_no_gpu_no_gpu_series() -> None:
+    async with synthetic_server() as server:
+        _, _, body = await scrape(server.port)
+    assert "iostat_cpu_percent" in body and "iostat_gpu" not in body

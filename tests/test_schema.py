@@ -17,6 +17,7 @@ from iostat_widget.schema import (
     SampleError,
     decode_sample,
     encode_sample,
+    lean_sample,
     validate_sample,
 )
 from iostat_widget.sources.synthetic import synthetic_sample
@@ -194,3 +195,38 @@ def test_cpu_shares_over_100_are_rejected() -> None:
         validate_sample({**GOOD, "cpu": cpu})
     rounding = {"us": 33.4, "sy": 33.4, "id": 33.4, "wa": 0.0, "st": 0.0}  # 100.2 by rounding
     assert validate_sample({**GOOD, "cpu": rounding})["cpu"]["us"] == 33.4
+
+
+def test_gpus_are_optional_checked_when_present_and_lean_without_names() -> None:
+    two = [
+        {"index": 0, "name": "NVIDIA H200", "util_pct": 100.2, "mem_used_pct": 0, "temp": 70},
+        {"index": 1, "name": "NVIDIA H200", "mem_used_pct": 12.5},  # MIG: no utilization
+    ]
+    sample = validate_sample({**GOOD, "gpu": two})
+    assert sample["gpu"] == [
+        {"index": 0, "name": "NVIDIA H200", "util_pct": 100.2, "mem_used_pct": 0.0},
+        {"index": 1, "name": "NVIDIA H200", "mem_used_pct": 12.5},
+    ]  # unknown keys dropped
+    assert lean_sample(sample)["gpu"] == [
+        {"index": 0, "util_pct": 100.2, "mem_used_pct": 0.0},
+        {"index": 1, "mem_used_pct": 12.5},
+    ]
+    assert "name" in sample["gpu"][0]  # the detail sample keeps them
+    assert validate_sample({**GOOD, "gpu": []})["gpu"] == []
+    for junk, reason in [
+        ({}, "gpu: expected a list"),
+        ([{"index": i} for i in range(65)], "at most 64"),
+        (["gpu0"], r"gpu\[0\]: expected an object"),
+        ([{"name": "x"}], r"gpu\[0\].index"),
+        ([{"index": True}], r"gpu\[0\].index"),
+        ([{"index": 64}], r"gpu\[0\].index"),
+        ([{"index": 0}, {"index": 0}], "listed twice"),
+        ([{"index": 0, "name": ""}], "name"),
+        ([{"index": 0, "name": "\ud800"}], "name"),
+        ([{"index": 0, "util_pct": 250}], r"gpu\[0\].util_pct: 250.0 outside"),
+        ([{"index": 0, "util_pct": -1}], "util_pct"),
+        ([{"index": 0, "mem_used_pct": math.nan}], "mem_used_pct"),
+        ([{"index": 0, "mem_used_pct": "full"}], "mem_used_pct"),
+    ]:
+        with pytest.raises(SampleError, match=reason):
+            validate_sample({**GOOD, "gpu": junk})

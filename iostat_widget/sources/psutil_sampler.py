@@ -23,6 +23,7 @@ from .base import NoReading, iso_date
 from .cgroup import CgroupDirs, CgroupReading, find_cgroup, read_cgroup_dirs
 from .container import container_cpu_percent, container_memory
 from .device_rates import DiskCounters, NicCounters, disk_figures, net_figures
+from .gpu import GpuReader, open_gpus
 from .proc_stat import per_cpu_percent, read_cpu_times
 from .rates import cpu_percent, rounded
 from .topology import TopologyCache, block_roles, net_roles
@@ -114,6 +115,8 @@ class PsutilSampler:
       seconds, which the wall clock's steps do not move; ``t`` and ``date`` are ``clock``'s.
     - ``disks``/``nics`` (detail stream only) list every block device, marked ``stacked``, and
       every interface but loopback, marked ``virtual``.
+    - ``gpu`` (only on a machine with NVIDIA GPUs and their driver): each GPU's utilization and
+      memory in use, as NVML reports them at the time of the sample (:mod:`.gpu`).
 
     Where :func:`~.cgroup.read_cgroup` finds a limit (a CPU quota, a memory limit, a cpuset
     narrower than the machine, ``CPU_LIMIT``/``MEM_LIMIT`` in ``environ``), samples say
@@ -124,8 +127,10 @@ class PsutilSampler:
     A figure the cgroup cannot give falls back to psutil's.
 
     Inject ``clock`` (wall clock, also used for rates when no ``elapsed_clock`` is given),
-    ``host``, ``root`` (where ``sys/`` and ``proc/`` are read), ``environ`` and ``counters``
-    (psutil, or a stand-in with psutil-shaped results) in tests.
+    ``host``, ``root`` (where ``sys/`` and ``proc/`` are read), ``environ``, ``counters``
+    (psutil, or a stand-in with psutil-shaped results) and ``gpus`` (called once, at the first
+    start: the GPU reader, or None for none; default :func:`~.gpu.open_gpus` over ``pynvml``)
+    in tests.
     """
 
     def __init__(
@@ -137,6 +142,7 @@ class PsutilSampler:
         root: Path = Path("/"),
         environ: Mapping[str, str] | None = None,
         counters: PsutilLike = psutil,
+        gpus: Callable[[], GpuReader | None] = open_gpus,
     ) -> None:
         self._clock = clock
         if elapsed_clock is None and clock is time.time:
@@ -146,6 +152,8 @@ class PsutilSampler:
         self.root = root
         self._environ = environ
         self._psutil = counters
+        self._open_gpus: Callable[[], GpuReader | None] | None = gpus  #: None once called
+        self.gpus: GpuReader | None = None  #: the GPUs read, once started; None: no GPU
         self._prev: Counters | None = None
         self._reported: set[str] = set()
         self._cgroup: CgroupDirs | None = None
@@ -173,6 +181,8 @@ class PsutilSampler:
         container), later readings skip the cgroup files altogether.
         """
         self._cgroup = find_cgroup(self.root)  # once per start: a process's cgroup rarely moves
+        if self._open_gpus is not None:  # once: NVML is started for the process's life
+            self.gpus, self._open_gpus = self._open_gpus(), None
         self._limited = True
         self._prev = self._read()
         self._limited = self._prev.container is not None
@@ -220,6 +230,9 @@ class PsutilSampler:
             disks=disks,
             nics=nics,
         )
+        gpus = self.gpus.read() if self.gpus is not None else None
+        if gpus is not None:
+            sample["gpu"] = gpus
         if cur.container is not None:
             cores = float(self._psutil.cpu_count() or 1)
             self._container_scope(sample, prev.container, cur.container, dt, memory.total, cores)

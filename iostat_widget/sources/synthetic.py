@@ -15,6 +15,7 @@ from ..schema import (
     DeviceDiskRates,
     DeviceNetRates,
     DiskRates,
+    GpuFigures,
     MemUsage,
     NetRates,
     Sample,
@@ -23,16 +24,36 @@ from ..schema import (
 from .base import iso_date
 from .rates import rounded
 
-__all__ = ["SyntheticSampler", "synthetic_sample"]
+__all__ = ["SyntheticSampler", "synthetic_gpus", "synthetic_sample"]
+
+
+def synthetic_gpus(seq: int, count: int) -> list[GpuFigures]:
+    """``count`` GPUs: each a wave of utilization shifted by its index, memory filling up."""
+    return [
+        GpuFigures(
+            index=i,
+            name="Synthetic GPU",
+            util_pct=rounded(50.0 + 45.0 * math.sin(seq / 4.0 + i)),
+            mem_used_pct=rounded(20.0 + 10.0 * i + (seq % 10)),
+        )
+        for i in range(count)
+    ]
 
 
 def synthetic_sample(
-    seq: int, t: float, *, host: str = "synthetic", interval: float = 1.0, scope: Scope = "host"
+    seq: int,
+    t: float,
+    *,
+    host: str = "synthetic",
+    interval: float = 1.0,
+    scope: Scope = "host",
+    gpus: int = 0,
 ) -> Sample:
-    """The sample numbered ``seq``: a slow wave of user time over a steady system share."""
+    """The sample numbered ``seq``: a slow wave of user time over a steady system share, and
+    ``gpus`` GPUs (:func:`synthetic_gpus`; none: no ``gpu`` key)."""
     us = rounded(30.0 + 25.0 * math.sin(seq / 5.0))
     sy = rounded(5.0 + (seq % 7))
-    return Sample(
+    sample = Sample(
         seq=seq,
         t=round(t, 3),
         date=iso_date(t),
@@ -44,6 +65,9 @@ def synthetic_sample(
         mem=MemUsage(used_pct=42.5, avail_bytes=8 * 2**30),
         scope=scope,
     )
+    if gpus:
+        sample["gpu"] = synthetic_gpus(seq, gpus)
+    return sample
 
 
 class SyntheticSampler:
@@ -57,10 +81,12 @@ class SyntheticSampler:
         clock: Callable[[], float] = time.time,
         scope: Scope = "host",
         detail: bool = False,
+        gpus: int = 0,
     ) -> None:
         self.host = host
         self.scope: Scope = scope
         self.detail = detail  #: add two disks and one interface, as a detail stream carries
+        self.gpus = gpus  #: how many GPUs the samples carry (at most 6: memory stays under 100 %)
         self.interval = interval
         self._clock = clock
         self.primed = 0  #: how many times sampling (re)started
@@ -74,7 +100,12 @@ class SyntheticSampler:
         """The sample numbered ``seq``, stamped with the clock's time."""
         self.calls += 1
         sample = synthetic_sample(
-            seq, self._clock(), host=self.host, interval=self.interval, scope=self.scope
+            seq,
+            self._clock(),
+            host=self.host,
+            interval=self.interval,
+            scope=self.scope,
+            gpus=self.gpus,
         )
         if self.detail:
             sample["disks"] = {

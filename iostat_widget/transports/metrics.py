@@ -147,6 +147,7 @@ class IostatCollector(Collector):
         when.add_metric(key, sample["t"])
         yield when
         yield from IostatCollector._device_families(sample, key)
+        yield from IostatCollector._gpu_families(sample, key)
 
     @staticmethod
     def _device_families(sample: Sample, key: list[str]) -> Iterable[Metric]:
@@ -178,6 +179,32 @@ class IostatCollector(Collector):
                 family.add_metric([*key, name, "rx", virtual], nic["rx_bps"])
                 family.add_metric([*key, name, "tx", virtual], nic["tx_bps"])
             yield family
+
+    @staticmethod
+    def _gpu_families(sample: Sample, key: list[str]) -> Iterable[Metric]:
+        """Per NVIDIA GPU (``gpu``: NVML's index), each figure only where the GPU reports it."""
+        gpus = sample.get("gpu", [])
+        if not gpus:
+            return
+        labels = [*_LABELS, "gpu", "name"]
+        util = GaugeMetricFamily(
+            "iostat_gpu_utilization_percent",
+            "Percent of the time a kernel ran on the GPU (NVML; none for a GPU in MIG mode)",
+            labels=labels,
+        )
+        memory = GaugeMetricFamily(
+            "iostat_gpu_memory_used_percent",
+            "Percent of the GPU's memory allocated (NVML)",
+            labels=labels,
+        )
+        for gpu in gpus:
+            device = [*key, str(gpu["index"]), gpu.get("name", "")]
+            if "util_pct" in gpu:
+                util.add_metric(device, gpu["util_pct"])
+            if "mem_used_pct" in gpu:
+                memory.add_metric(device, gpu["mem_used_pct"])
+        yield util
+        yield memory
 
 
 class Metrics(Endpoint):
