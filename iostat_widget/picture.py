@@ -38,6 +38,14 @@ log = logging.getLogger(__name__)
 
 _WAIT_FILL: Final = "#94a3b8"
 _INCH: Final = 100  # pixels per inch in the PNG
+#: Legends sit above a panel's top right, beside its title, so they hide no line.
+_LEGEND: Final[dict[str, Any]] = {
+    "fontsize": 8,
+    "loc": "lower right",
+    "bbox_to_anchor": (1.0, 1.0),
+    "frameon": False,
+    "borderaxespad": 0.1,
+}
 
 Array = npt.NDArray[np.float64]
 
@@ -92,7 +100,14 @@ _MACHINE: Final[dict[str, Callable[[Sample], float]]] = {
 def _rate_axis(axes: Any) -> None:
     ticker = require("matplotlib.ticker", "the static chart")
     axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{format_bytes(v)}/s"))
-    axes.set_ylim(bottom=0)
+    _headroom(axes)
+
+
+def _headroom(axes: Any) -> None:
+    """From 0 to 15 % above the highest value drawn, so a line at its peak is not hidden by the
+    frame."""
+    top = float(axes.dataLim.intervaly[1])
+    axes.set_ylim(0, max(top if math.isfinite(top) else 0.0, 1.0) * 1.15)
 
 
 def _draw_host(panels: dict[str, Any], drawn: Steps, colour: str | None, label: str) -> None:
@@ -161,9 +176,9 @@ def _png(
         axes.grid(alpha=0.3)
         axes.tick_params(labelsize=8)
         if span is not None:
-            axes.axvspan(*span, color="#fef3c7", linewidth=0, zorder=0)
+            axes.axvspan(*span, color="#fffbeb", linewidth=0, zorder=0)
         if axes.get_legend_handles_labels()[0] and axes is not panels.get("kernel"):
-            axes.legend(fontsize=8, loc="upper left", ncols=3, framealpha=0.7)
+            axes.legend(**_LEGEND, ncols=3)
     clock = datetime.fromtimestamp(origin, UTC).strftime("%H:%M:%S UTC")
     for axes in grid[-1]:
         axes.set_xlabel(f"seconds from {clock}", fontsize=9)
@@ -182,17 +197,17 @@ def _draw_kernel(
         "cpu": lambda s: pairs[id(s)]["cpu_pct"],
         "rss": lambda s: pairs[id(s)]["rss_bytes"],
     })  # fmt: skip
-    axes.set_title("this kernel: CPU (% of one core), memory", loc="left", fontsize=10)
+    axes.set_title("this kernel", loc="left", fontsize=10)
     axes.stairs(drawn.values["cpu"], drawn.edges, baseline=None, color=LINES[0], linewidth=1.6)
     axes.set_ylim(0, max(100.0, float(np.nanmax(drawn.values["cpu"], initial=0.0)) * 1.1))
     rss = axes.twinx()
     rss.stairs(drawn.values["rss"], drawn.edges, baseline=None, color=LINES[1], linewidth=1.4)
     ticker = require("matplotlib.ticker", "the static chart")
     rss.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: format_bytes(v)))
-    rss.set_ylim(bottom=0)
+    _headroom(rss)
     rss.tick_params(labelsize=8)
     lines = axes.patches[-1:] + rss.patches[-1:]
-    axes.legend(lines, ["CPU", "RSS"], fontsize=8, loc="upper left", ncols=2, framealpha=0.7)
+    axes.legend(lines, ["CPU (% of one core)", "RSS"], **_LEGEND, ncols=2)
 
 
 def record_png(record: Record) -> bytes:
