@@ -1,6 +1,8 @@
 """iostat-widget: live system activity streamed over WebSocket into a JupyterLab widget.
 
 ``Monitor()`` shows it in a notebook, ``serve()`` runs the server, ``stream(url)`` reads one.
+``%load_ext iostat_widget`` adds the ``%%iostat`` cell magic, which records a cell's run and
+leaves a static chart of it (:mod:`iostat_widget.widget.magic`).
 """
 
 from __future__ import annotations
@@ -49,3 +51,10 @@ def __getattr__(name: str) -> Any:
 
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext iostat_widget``: register the ``%%iostat`` cell magic."""
+    from .widget.magic import load_ipython_extension as load
+
+    load(ipython)

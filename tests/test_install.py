@@ -48,6 +48,9 @@ PROXY_MODULE = PACKAGE / "jupyter_proxy.py"
 # The one module that imports NVIDIA's binding (the `gpu` extra), inside a function that gives
 # no GPUs when the import fails.
 GPU_MODULE = PACKAGE / "sources" / "gpu.py"
+# The modules that draw a record's chart and build its DataFrame: they may import what the
+# ``record`` extra brings, inside functions only, so that importing them needs neither.
+RECORD_MODULES = {PACKAGE / "record.py", PACKAGE / "picture.py"}
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "venv", "build", "dist", "*.egg-info", "__pycache__", ".*cache", ".hypothesis",
     "test-artifacts", "notebooks", "docs", "benchmarks",
@@ -123,12 +126,37 @@ def test_every_import_is_a_declared_dependency(path: Path) -> None:
         modules -= {"jupyter_server_proxy"}
     if path == GPU_MODULE:  # imports pynvml lazily, and does without it
         declared |= names(PROJECT["optional-dependencies"]["gpu"])
+    if path in RECORD_MODULES:
+        declared |= names(PROJECT["optional-dependencies"]["record"])
     distributions = packages_distributions()
     for module in modules:
         assert module not in JUPYTER_MODULES, f"{path.name} imports {module}"
         providers = {name_of(d) for d in distributions.get(module, [])}
         assert providers, f"{path.name} imports {module}, which no installed distribution provides"
         assert providers & declared, f"{path.name} imports {module} ({providers}): not declared"
+
+
+def test_the_record_extra_brings_pandas_and_matplotlib_imported_only_when_used() -> None:
+    extras = PROJECT["optional-dependencies"]
+    assert names(extras["record"]) == {"pandas", "matplotlib"} <= names(extras["test"])
+    for path in RECORD_MODULES:
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+        assert not {"pandas", "matplotlib"} & set().union(*map(_imported, top)), path.name
+    code = (
+        "import sys, iostat_widget.record, iostat_widget.picture\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert not {"pandas", "matplotlib", "IPython"} & set(done.stdout.split())
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> set[str]:
+    if isinstance(node, ast.Import):
+        return {alias.name.split(".")[0] for alias in node.names}
+    return {node.module.split(".")[0]} if node.module and node.level == 0 else set()
 
 
 def test_the_server_and_the_command_line_import_no_widget_or_jupyter_library() -> None:

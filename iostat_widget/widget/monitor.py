@@ -505,6 +505,35 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         # The text widget also shows the table, after everything else (see monitor_text).
         return [self.text, self.buttons, *main, self.chart_area]
 
+    # -- what stays: a DataFrame of the windows, a picture beside the live widget ------------
+    def _runs(self) -> list[tuple[str, list[Any]]]:
+        """Each feed's ``(label, samples)``, oldest first (``list(deque)`` is atomic)."""
+        return [(f.label, list(f.window.rows(f.window.size))[::-1]) for f in self.feeds]
+
+    def to_dataframe(self) -> Any:
+        """The samples in the charts' windows as a pandas DataFrame: one row per sample (every
+        host's, by time), the flat columns of :mod:`iostat_widget.record`, a UTC ``time`` index.
+
+        Raises:
+            ImportError: pandas is missing (the message names the ``record`` extra).
+        """
+        from ..record import flat_rows, to_dataframe
+
+        samples = sorted((s for _, run in self._runs() for s in run), key=lambda s: s["t"])
+        return to_dataframe(flat_rows(samples), "Monitor.to_dataframe()")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget's bundle plus an ``image/png`` of the windows as they are now: front ends
+        with the widget manager show the live widget (its type ranks first), a saved notebook
+        elsewhere (GitHub, nbviewer, PDF) shows the picture instead of "Loading widget…"."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            from ..picture import static_alternative
+
+            title = f"iostat-widget Monitor at display time ({', '.join(self.hosts)})"
+            bundle |= static_alternative(self._runs(), title)
+        return bundle
+
     def __repr__(self) -> str:
         hosts = ", ".join(feed.label for feed in self.feeds)
         return f"<Monitor {hosts} state={self.state} samples={len(self.window)}>"
