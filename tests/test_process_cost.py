@@ -132,3 +132,30 @@ def test_read_tree_finds_this_process_and_a_child() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_the_meter_waits_out_the_counters_granularity() -> None:
+    # CPU seconds tick in 1/100 s: over a few ms one tick would read as several cores. A reading
+    # sooner than min_seconds after the last one is not taken (nor read); the next is paired
+    # with the last.
+    readings = iter([{KERNEL: times(1.0)}, {KERNEL: times(1.5)}])
+    clock = iter([0.0, 0.004, 1.0])
+    meter = CostMeter(lambda: next(readings), clock=lambda: next(clock), cpus=2, memory=1.0)
+    assert meter.measure() is None
+    assert meter.measure() is None  # 4 ms later: too soon
+    third = meter.measure()
+    assert third is not None and third["cores"] == pytest.approx(0.5)
+
+
+def test_never_more_cores_than_the_machine_has() -> None:
+    cost = process_cost({KERNEL: times(1.0)}, {KERNEL: times(5.0)}, seconds=1.0, cpus=2, memory=1)
+    assert cost["cores"] == 2.0 and cost["cpu_pct"] == 100.0
+
+
+def test_a_first_figure_need_not_wait() -> None:
+    readings = iter([{KERNEL: times(1.0)}, {KERNEL: times(1.01)}])
+    clock = iter([0.0, 0.004])
+    meter = CostMeter(lambda: next(readings), clock=lambda: next(clock), cpus=2, memory=1.0)
+    assert meter.measure() is None
+    soon = meter.measure(soon=True)
+    assert soon is not None and soon["cores"] == 2.0  # one tick in 4 ms: capped at the machine

@@ -90,8 +90,10 @@ def process_cost(
     prev: Reading, cur: Reading, *, seconds: float, cpus: int, memory: float
 ) -> ProcessCost:
     """The tree's cost between ``prev`` and ``cur``, ``seconds`` apart, on a machine of ``cpus``
-    CPUs and ``memory`` bytes; CPU figures are 0 when no time passed."""
+    CPUs and ``memory`` bytes; CPU figures are 0 when no time passed, and never more than
+    ``cpus`` cores (CPU seconds tick in 1/100 s: a short interval can read more)."""
     cores = cpu_seconds(prev, cur) / seconds if seconds > 0 else 0.0
+    cores = min(cores, float(max(cpus, 1)))
     rss = sum(process.rss for process in cur.values())
     swaps = [process.swap for process in cur.values() if process.swap is not None]
     return ProcessCost(
@@ -182,6 +184,8 @@ class CostMeter:
     ``reader()`` returns a :data:`Reading` (default: :func:`read_tree` of this process),
     ``clock()`` seconds that never step (default ``time.monotonic``); ``cpus`` and ``memory``
     (bytes) are the machine's (default: psutil's logical CPUs and total memory, read once).
+    A reading is taken at least ``min_seconds`` after the previous one: CPU seconds tick in
+    1/100 s, so over a few milliseconds one tick would read as several cores.
     """
 
     def __init__(
@@ -191,23 +195,33 @@ class CostMeter:
         clock: Callable[[], float] = time.monotonic,
         cpus: int | None = None,
         memory: float | None = None,
+        min_seconds: float = 0.25,
     ) -> None:
+        self.min_seconds = min_seconds
         self.reader = reader
         self.clock = clock
         self.cpus = cpus if cpus is not None else (psutil.cpu_count() or os.cpu_count() or 1)
         self.memory = memory if memory is not None else float(psutil.virtual_memory().total)
         self._previous: tuple[float, Reading] | None = None
 
-    def measure(self) -> ProcessCost | None:
-        """Read now; the cost since the previous reading, or None for the first one or when the
-        reader fails (an ``OSError`` or ``psutil.Error``, logged at debug level; the next
-        reading is paired with the last good one)."""
+    def reset(self) -> None:
+        """Forget the previous reading (the next :meth:`measure` is a first one)."""
+        self._previous = None
+
+    def measure(self, *, soon: bool = False) -> ProcessCost | None:
+        """Read now; the cost since the previous reading, or None for the first one, sooner than
+        ``min_seconds`` after the previous one (nothing read), or when the reader fails (an
+        ``OSError`` or ``psutil.Error``, logged at debug level); the next reading is paired with
+        the last one taken. ``soon`` reads even sooner (a first figure that must not wait: the
+        tick's error is then larger, but never above the machine's CPUs)."""
+        now = self.clock()
+        if not soon and self._previous is not None and now - self._previous[0] < self.min_seconds:
+            return None
         try:
             reading = self.reader()
         except (OSError, psutil.Error):
             log.debug("reading the process tree failed", exc_info=True)
             return None
-        now = self.clock()
         previous, self._previous = self._previous, (now, reading)
         if previous is None:
             return None

@@ -20,7 +20,8 @@ samples stop. Ages are seconds, intervals seconds.
 
 This kernel's own cost: at each update carrying the first host's samples, the monitor reads the
 kernel's process and its children (:class:`~iostat_widget.sources.process_cost.CostMeter`, a few
-``/proc`` reads) and attaches their CPU and memory since the previous update to the newest sample
+``/proc`` reads, at most every 0.25 s) and attaches their CPU and memory since the previous
+reading to the newest sample
 (:mod:`.kernel_cost`): a line in the CPU and memory charts and a headline figure. It is measured
 here, in the kernel, whichever server the samples come from.
 
@@ -339,6 +340,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             return [self._consume(feed) for feed in self.feeds]
 
         if self.kernel_meter is not None and not self.background.running:
+            self.kernel_cost = None  # nothing from before a stop is shown again
+            self.kernel_meter.reset()
             self.kernel_meter.measure()  # the reading the first update's figure is taken from
         if self.background.start(streams, tick=self._tick):
             for feed, task in zip(self.feeds, self.background.tasks, strict=True):
@@ -416,10 +419,12 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
             self.charts["cpu"].set_scope(newest.get("scope", "host"))
         if self.kernel_meter is not None and 0 in changed and newest is not None:
-            cost = self.kernel_meter.measure()
-            if cost is not None:
-                attach_cost(newest, cost)  # drawn at the sample's time, gaps and all
-                self.kernel_cost = cost
+            # Measured at most every min_seconds (but the first figure does not wait: a line that
+            # is all NaN is an error in the front end); samples in between carry the newest.
+            first = self.kernel_cost is None
+            self.kernel_cost = self.kernel_meter.measure(soon=first) or self.kernel_cost
+            if self.kernel_cost is not None:
+                attach_cost(newest, self.kernel_cost)  # drawn at the sample's time, gaps and all
         for chart in self.charts.values():
             if chart.visible:
                 chart.update(windows, changed)
