@@ -390,6 +390,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         assert feed.stream is not None
         feed.task = asyncio.current_task()  # before the stream reports any state
         async for sample in feed.stream:
+            if feed.number == 0 and self.kernel_cost is not None:
+                # until the update measures anew: samples arriving together (a reconnect's
+                # history) carry the newest figure, so the kernel's line has no gaps of its own
+                attach_cost(sample, self.kernel_cost)
             feed.window.add(sample)
             feed.received = feed.fresh = time.monotonic()
             feed.age_ms = max(time.time() - sample["t"], 0.0) * 1000.0
