@@ -20,6 +20,7 @@ from .config import Config
 from .procs import PYTHON, Child
 from .report import FigureResult, Row, Target
 from .swarmctl import Swarm
+from .top import tick_costs_us
 
 __all__ = ["row_names", "run", "sampler_cost_us", "spawn_cost_us"]
 
@@ -35,6 +36,10 @@ def _cpu_name(viewers: int) -> str:
 SAMPLER = "2. bare sampler, CPU µs per sample"
 
 
+def _top_name(config: Config) -> str:
+    return f"2. tick with the top-10 table, {config.top_processes} processes, CPU µs"
+
+
 def _spawn_name(tool: str) -> str:
     return f"2. spawn `{tool}` per sample, CPU µs"
 
@@ -43,6 +48,7 @@ def row_names(config: Config) -> list[str]:
     return [
         *(_cpu_name(v) for v in config.collector_viewers),
         SAMPLER,
+        _top_name(config),
         *(_spawn_name(tool) for tool in SPAWNS),
     ]
 
@@ -153,5 +159,15 @@ def run(config: Config) -> FigureResult:
         "bare sampler. One report per spawn (`iostat -c -d`, `vmstat`: since-boot figures, no "
         "sleep), so this is the process cost alone; a collector that keeps one `iostat 1` "
         "running and parses its output pays the spawn once instead."
+    )
+    plain, with_top, counted = tick_costs_us(config.top_processes, config.top_loops)
+    rows.insert(
+        len(config.collector_viewers) + 1, Row(_top_name(config), with_top, plain, "plain tick")
+    )
+    notes.append(
+        f"Busy table: with {counted} processes on the machine, {config.top_loops} ticks of the "
+        f"plain sampler took {plain:.0f} µs CPU each; with `TopSampler().top(10)` too (every "
+        f"process's counters, deltas, the ten busiest), {with_top:.0f} µs: the ratio is what a "
+        "tick costs while some viewer asks for the table (`?top=N`), nothing otherwise."
     )
     return FigureResult(rows, notes)

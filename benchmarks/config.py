@@ -29,6 +29,8 @@ class Config:
     collector_settle: float
     sampler_loops: int
     spawn_loops: int
+    top_processes: int  # processes on the machine for the busy-table row (at least)
+    top_loops: int
     # 3. wire
     wire_interval: float
     wire_seconds: float
@@ -59,6 +61,8 @@ class Config:
             collector_settle=2.5,
             sampler_loops=2_000,
             spawn_loops=40,
+            top_processes=500,
+            top_loops=100,
             wire_interval=0.1,
             wire_seconds=10.0,
             kernel_seconds=30.0,
@@ -86,6 +90,8 @@ class Config:
             collector_settle=0.8,
             sampler_loops=200,
             spawn_loops=3,
+            top_processes=20,
+            top_loops=3,
             wire_interval=0.04,
             wire_seconds=1.5,
             kernel_seconds=1.0,

@@ -17,9 +17,11 @@ import psutil
 import pytest
 
 from iostat_widget.server import Server
+from iostat_widget.sources.process_cost import ProcessCost
 from iostat_widget.widget.loop_thread import LoopThread
 
 __all__ = [
+    "cost",
     "gone",
     "http_get",
     "our_threads",
@@ -118,3 +120,19 @@ def gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def cost(
+    cpu_pct: float = 12.5, mem_pct: float = 3.0, swap: float | None = 0.0, cpus: int = 8
+) -> ProcessCost:
+    """A process tree's cost as the kernel's meter gives it: ``cpu_pct`` of ``cpus`` CPUs, 300 MB
+    resident (``mem_pct`` of the machine), ``swap`` bytes swapped."""
+    return ProcessCost(
+        cores=cpu_pct * cpus / 100,
+        cpu_pct=cpu_pct,
+        cpus=cpus,
+        rss_bytes=300e6,
+        mem_pct=mem_pct,
+        swap_bytes=swap,
+        processes=2,
+    )

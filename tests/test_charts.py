@@ -17,7 +17,11 @@ from iostat_widget.widget.charts import (
     time_format,
     time_ticks,
 )
+from iostat_widget.widget.kernel_cost import attach_cost
+from iostat_widget.widget.palette import KERNEL_LINE
 from iostat_widget.widget.window import SampleWindow
+
+from .helpers import cost
 
 T0 = 1_800_000_000.0
 
@@ -265,3 +269,47 @@ def test_a_span_wandering_around_a_step_boundary_keeps_its_step() -> None:
     assert tick_step(2.01, 4) == 1 and tick_step(2.0, 4) == 0.5  # the boundary is real
     assert tick_step(60.0, 4, keep=0.5) == 15  # far from the step in use: chosen afresh
     assert time_format(time_ticks(T0, T0 + 2.01, 4, step=0.5)) == "%M:%S.%L"
+
+
+def with_kernel(window: SampleWindow, cpu_pct: float, mem_pct: float) -> SampleWindow:
+    """``window`` with this kernel's cost on its newest sample only (older ones have none)."""
+    newest = window.newest
+    assert newest is not None
+    attach_cost(newest, cost(cpu_pct=cpu_pct, mem_pct=mem_pct))
+    return window
+
+
+def test_one_host_charts_draw_the_kernels_line_over_the_machines() -> None:
+    cpu = Chart(CHARTS["cpu"], ["this machine"], "200px", kernel=True, cpus=8)
+    mem = Chart(CHARTS["mem"], ["this machine"], "120px", kernel=True, cpus=8)
+    try:
+        [window] = windows(1, 4)
+        with_kernel(window, cpu_pct=12.5, mem_pct=3.0)
+        cpu.update([window])
+        mem.update([window])
+        y = np.asarray(cpu.marks[0].y, dtype=float)
+        assert y.shape == (3, 5)  # us+sy, us, and this kernel
+        assert y[2, -1] == 12.5 and np.isnan(y[2, :-1]).all()  # no figure: nothing drawn
+        assert list(cpu.marks[0].fill_opacities) == [1.0, 1.0, 0.0]  # a line, not an area
+        assert cpu.marks[0].colors[2] == mem.marks[0].colors[1] == KERNEL_LINE
+        assert "this kernel (1 core = 12.5 %)" in cpu.header.value  # the machine's scale
+        m = np.asarray(mem.marks[0].y, dtype=float)
+        assert m.shape == (2, 5) and m[1, -1] == 3.0
+        assert "this kernel" in mem.header.value
+    finally:
+        cpu.close()
+        mem.close()
+
+
+def test_no_kernel_line_unless_asked_or_with_several_hosts() -> None:
+    plain = Chart(CHARTS["cpu"], ["this machine"], "200px")
+    many = Chart(CHARTS["cpu"], ["a", "b"], "200px", kernel=True, cpus=8)
+    try:
+        plain.update(windows(1, 3))
+        many.update(windows(2, 3))
+        assert np.asarray(plain.marks[0].y).shape == (2, 4)
+        assert "this kernel" not in plain.header.value + many.header.value
+        assert len(many.marks) == 2
+    finally:
+        plain.close()
+        many.close()

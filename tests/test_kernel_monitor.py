@@ -240,3 +240,37 @@ async def test_a_frozen_server_turns_the_monitor_stale_and_back(
         run(kernel, "r.close()")
         process.terminate()
         await process.wait()
+
+
+def test_a_child_burning_a_core_shows_in_the_kernels_cpu_line(
+    kernel: BlockingKernelClient,
+) -> None:
+    run(
+        kernel,
+        "import subprocess, sys, time as _t\nfrom iostat_widget import Monitor\n"
+        "k = Monitor(interval=0.5)\n_end = _t.monotonic() + 20\n"
+        "while (len(k.window) < 2 or k.kernel_cost is None) and _t.monotonic() < _end:\n"
+        "    _t.sleep(0.02)",
+    )
+    try:
+        run(
+            kernel,
+            "_seq = k.window.newest['seq']\n"
+            "burner = subprocess.Popen([sys.executable, '-c', 'while True: pass'])\n"
+            "_end = _t.monotonic() + 20\n"
+            "while k.window.newest['seq'] < _seq + 3 and _t.monotonic() < _end: _t.sleep(0.02)\n"
+            "_t.sleep(0.1)",  # the update drawing the third sample
+        )
+        figures = evaluate(
+            kernel,
+            "[s['kernel']['cpu_pct'] for s in k.window.rows(60) if _seq < s['seq'] <= _seq + 3"
+            " and 'kernel' in s]",
+        )
+        cpus = evaluate(kernel, "k.kernel_meter.cpus")
+        # One core busy is 100/N % of the machine's N CPUs, the CPU chart's scale.
+        assert len(figures) == 3 and max(figures) >= 80 / cpus, (figures, cpus)
+        drawn = evaluate(kernel, "[v for v in k.lines.y[2].tolist() if v == v]")
+        assert max(figures) in drawn  # the line in the CPU chart shows it
+        assert "this kernel" in evaluate(kernel, "k.headline")
+    finally:
+        run(kernel, "burner.kill()\nburner.wait()\nk.close()")

@@ -16,6 +16,7 @@ import pytest
 
 from iostat_widget import Monitor
 from iostat_widget.server import Server
+from iostat_widget.sources.process_cost import CostMeter, ProcessTimes
 from iostat_widget.sources.synthetic import SyntheticSampler, synthetic_sample
 from iostat_widget.widget import monitor as monitor_module
 from iostat_widget.widget.cells import CellRun
@@ -53,12 +54,12 @@ def test_embedded_monitor_updates_chart_and_table_in_place() -> None:
         wait_for(lambda: (n := monitor.window.newest) is not None and n["seq"] >= 30)
         assert monitor.state == "live" and monitor.updates >= 2
         x2, y2 = np.asarray(monitor.lines.x), np.asarray(monitor.lines.y)
-        assert x2.shape == (21,) and y2.shape == (2, 21)  # fixed window, after the span's start
+        assert x2.shape == (21,) and y2.shape == (3, 21)  # fixed window, after the span's start
         assert x2[-1] > x[-1]
         assert np.isnan(y2[:, 0]).all()  # the span's start draws nothing
         y2 = y2[:, 1:]
         assert np.all(y2[0] >= y2[1])  # us+sy on top of us
-        assert np.all((y2 >= 0) & (y2 <= 100.5))
+        assert np.all((y2[:2] >= 0) & (y2[:2] <= 100.5))  # y2[2]: this kernel (NaN for some)
         table = monitor.table
         assert monitor.text is bar and table != first_table  # same widget, new rows
         assert table.count("<tr>") == 1 + 5
@@ -359,5 +360,41 @@ def test_table_rows_follow_the_window(window: int, rows: int) -> None:
             expected = [f"2027-01-15T08:00:00.{s:03d}Z" for s in range(seq, -1, -1)]
             assert shown == expected[: min(window, rows)]
         assert monitor.errors == 0
+    finally:
+        monitor.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_the_kernels_own_cost_is_a_line_and_a_headline_figure() -> None:
+    ticks = iter(range(1_000_000))
+
+    def reader() -> dict[tuple[int, float], ProcessTimes]:  # half a core, 100 MB, each tick
+        n = next(ticks)
+        return {(1, 0.0): ProcessTimes(own=0.5 * n, reaped=0.0, rss=100e6, swap=0.0)}
+
+    clock = iter(range(1_000_000))
+    meter = CostMeter(reader, clock=lambda: next(clock), cpus=4, memory=1e9)
+    monitor = Monitor(interval=0.05, charts=("cpu", "mem"), kernel=meter)
+    try:
+        wait_for(lambda: len(monitor.window) >= 5)
+        cpu = np.asarray(monitor.lines.y, dtype=float)
+        mem = np.asarray(monitor.charts["mem"].marks[0].y, dtype=float)
+        assert cpu.shape[0] == 3 and mem.shape[0] == 2
+        assert cpu[2, -1] == 12.5  # half a core of 4 CPUs
+        assert mem[1, -1] == 10.0  # 100 MB of 1 GB
+        assert "this kernel" in monitor.headline and "0.50 core" in monitor.headline
+        assert "1 core = 25.0 %" in monitor.charts["cpu"].header.value
+    finally:
+        monitor.close()
+
+
+@pytest.mark.usefixtures("nothing_left_behind")
+def test_a_monitor_without_the_kernels_cost_measures_nothing() -> None:
+    monitor = Monitor(interval=0.05, kernel=False)
+    try:
+        wait_for(lambda: monitor.updates >= 3)
+        assert monitor.kernel_meter is None
+        assert np.asarray(monitor.lines.y).shape[0] == 2
+        assert "this kernel" not in monitor.headline + monitor.charts["cpu"].header.value
     finally:
         monitor.close()

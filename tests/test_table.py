@@ -12,6 +12,8 @@ from iostat_widget.widget.table import (
     render_table,
 )
 
+from .helpers import cost
+
 ATTACK = "<img src=x onerror=alert(1)>"
 
 
@@ -71,3 +73,19 @@ def test_updates_carry_no_stylesheet_and_the_widget_css_styles_every_class() -> 
     css = files("iostat_widget.widget").joinpath("monitor_text.css").read_text("utf-8")
     for name in re.findall(r'class="([\w-]+)"', html):
         assert f".{name}" in css, name
+
+
+def test_the_headline_shows_this_kernels_cost() -> None:
+    sample = synthetic_sample(3, 1_800_000_000.0)
+    html = render_headline([sample], ["this machine"], kernel=cost(cpu_pct=12.5, swap=2e6))
+    assert "this kernel" in html and "12.5 %" in html
+    assert "1.00 core" in html  # on 8 CPUs: 12.5 % of the machine is one core
+    assert "RSS 300 MB" in html and "swap 2.0 MB" in html
+    assert "swap" not in render_headline([sample], ["m"], kernel=cost(swap=None))
+    assert "this kernel" not in render_headline([sample], ["m"])
+
+
+def test_the_several_hosts_headline_shows_this_kernels_cost_once() -> None:
+    samples = [synthetic_sample(1, 1_800_000_000.0, host=h) for h in ("a", "b")]
+    html = render_headline(samples, ["a", "b"], kernel=cost(cpu_pct=25.0))
+    assert html.count("this kernel") == 1 and "2.00 cores" in html

@@ -2,7 +2,10 @@
 
 One host: CPU as iostat's stacked us/sy areas (%), and line charts for disk and network (two
 lines each, bytes/s) and memory (one line, % used). Several hosts: one line per host in every
-chart (busy %, disk and network bytes/s, memory %). Each chart is a small HTML header (its name,
+chart (busy %, disk and network bytes/s, memory %). With one host, the CPU and memory charts can
+also draw this kernel's own cost as a line (:mod:`.kernel_cost`): CPU as % of all the machine's
+CPUs, the chart's scale (its legend says what one core is: 12.5 % on 8 CPUs), memory as RSS in %
+of the machine's memory. Each chart is a small HTML header (its name,
 unit and a legend in its lines' colours: nothing is drawn over the plot) above a bqplot figure.
 A hidden chart is left out of the page (a figure in a hidden element would draw at zero size) and
 is not updated, so it costs no comm messages.
@@ -35,7 +38,17 @@ import numpy as np
 import numpy.typing as npt
 
 from ..schema import Sample
-from .palette import LINES, SYSTEM_FILL, SYSTEM_LINE, USER_FILL, USER_LINE, host_colour
+from .formats import to_fixed
+from .kernel_cost import kernel_cpu, kernel_mem
+from .palette import (
+    KERNEL_LINE,
+    LINES,
+    SYSTEM_FILL,
+    SYSTEM_LINE,
+    USER_FILL,
+    USER_LINE,
+    host_colour,
+)
 from .window import SampleWindow, busy_percent
 
 __all__ = [
@@ -84,6 +97,10 @@ class ChartSpec:
     rows: tuple[tuple[str, Getter], ...]  # single host: (label, value) per line
     per_host: Getter  # several hosts: one value per host
     percent: bool = False
+    #: single host, when asked: this kernel's own cost in the chart's unit, and its legend
+    #: (``{core}``: the % one core is on this scale)
+    kernel: Getter | None = None
+    kernel_label: str = ""
 
 
 CHARTS: dict[str, ChartSpec] = {
@@ -97,6 +114,8 @@ CHARTS: dict[str, ChartSpec] = {
             (("sy (system)", busy_percent), ("us (user)", lambda s: s["cpu"]["us"])),
             busy_percent,
             percent=True,
+            kernel=kernel_cpu,
+            kernel_label="this kernel (1 core = {core} %)",
         ),
         ChartSpec(
             "disk",
@@ -125,6 +144,8 @@ CHARTS: dict[str, ChartSpec] = {
             (("used", lambda s: s["mem"]["used_pct"]),),
             lambda s: s["mem"]["used_pct"],
             percent=True,
+            kernel=kernel_mem,
+            kernel_label="this kernel (RSS)",
         ),
     )
 }
@@ -184,6 +205,8 @@ class Chart:
 
     ``size`` is the windows' size and ``interval`` the seconds between samples expected until
     samples say otherwise; ``time_ticks`` is the most time labels (a narrow chart wants fewer).
+    ``kernel`` adds this kernel's own cost as a line over a single host's (where the spec has
+    one: CPU as % of the ``cpus`` CPUs of the kernel's machine, memory as % of its memory).
     """
 
     def __init__(
@@ -195,8 +218,13 @@ class Chart:
         size: int = 60,
         interval: float = 1.0,
         time_ticks: int = MAX_TICKS,
+        kernel: bool = False,
+        cpus: int = 1,
     ) -> None:
         self.spec = spec
+        self.cpus = cpus
+        #: whether the kernel's line is drawn
+        self.kernel = kernel and len(hosts) == 1 and spec.kernel is not None
         self.max_ticks = time_ticks
         self.hosts = list(hosts)
         self.size = size
@@ -217,6 +245,11 @@ class Chart:
         self._ticks: list[float] = []  # the time ticks sent
         self._step: float | None = None  # seconds between them
         self._getters = tuple(getter for _, getter in spec.rows)
+        if self.kernel:
+            assert spec.kernel is not None
+            self._getters += (spec.kernel,)
+        extra = [KERNEL_LINE] if self.kernel else []  # the kernel line's colour
+        extra_label = [self._kernel_label()] if self.kernel else []
         self.stacked = spec.name == "cpu" and len(self.hosts) == 1
         if self.stacked:
             self.marks.append(
@@ -224,23 +257,23 @@ class Chart:
                     x=_NO_TIMES,
                     y=np.empty((2, 0)),
                     scales=scales,
-                    colors=[SYSTEM_LINE, USER_LINE],
+                    colors=[SYSTEM_LINE, USER_LINE, *extra],
                     fill="bottom",
-                    fill_colors=[SYSTEM_FILL, USER_FILL],
-                    fill_opacities=[1.0, 1.0],
-                    labels=[label for label, _ in spec.rows],
+                    fill_colors=[SYSTEM_FILL, USER_FILL, *extra],
+                    fill_opacities=[1.0, 1.0, *(0.0 for _ in extra)],  # the kernel: a line
+                    labels=[*(label for label, _ in spec.rows), *extra_label],
                     stroke_width=1.5,
                 )
             )
         elif len(self.hosts) == 1:
-            rows = len(spec.rows)
+            rows = len(self._getters)
             self.marks.append(
                 bqplot.Lines(
                     x=_NO_TIMES,
                     y=np.empty(0) if rows == 1 else np.empty((rows, 0)),
                     scales=scales,
-                    colors=list(LINES[:rows]),
-                    labels=[label for label, _ in spec.rows],
+                    colors=[*LINES[: len(spec.rows)], *extra],
+                    labels=[*(label for label, _ in spec.rows), *extra_label],
                     stroke_width=1.5,
                 )
             )
@@ -296,6 +329,10 @@ class Chart:
         )
 
     # -- pieces -----------------------------------------------------------------------------
+    def _kernel_label(self) -> str:
+        """The kernel line's legend, with the % one core is on a CPU chart's scale."""
+        return self.spec.kernel_label.format(core=to_fixed(100.0 / max(self.cpus, 1), 1))
+
     def _header_html(self) -> str:
         spec = self.spec
         if len(self.hosts) > 1:
@@ -307,6 +344,8 @@ class Chart:
         else:
             title = spec.title
             items = [(label, LINES[i]) for i, (label, _) in enumerate(spec.rows)]
+        if self.kernel:
+            items.append((self._kernel_label(), KERNEL_LINE))
         if self.scope == "container":
             title += " · container"
         unit = f'<span style="color:var(--jp-ui-font-color2,#667085)">{escape(spec.unit)}</span>'
@@ -367,7 +406,7 @@ class Chart:
     def _update_one(self, window: SampleWindow) -> None:
         # Runs on every sample: integer milliseconds, no datetime64 scalars, no work a percent
         # chart does not need.
-        rows = len(self.spec.rows)
+        rows = len(self._getters)
         x, y = window.columns(*self._getters, lone=LONE)
         if not len(x):
             return  # nothing yet: the empty frame stays

@@ -18,6 +18,13 @@ and beats when nothing was sent for ``max(interval, 1)`` s while running, so the
 tell a busy kernel from one that has gone; each update moves the timer on, so it fires only when
 samples stop. Ages are seconds, intervals seconds.
 
+This kernel's own cost: at each update carrying the first host's samples, the monitor reads the
+kernel's process and its children (:class:`~iostat_widget.sources.process_cost.CostMeter`, a few
+``/proc`` reads, at most every 0.25 s) and attaches their CPU and memory since the previous
+reading to the newest sample
+(:mod:`.kernel_cost`): a line in the CPU and memory charts and a headline figure. It is measured
+here, in the kernel, whichever server the samples come from.
+
 Re-running a notebook cell closes the monitors its previous run made (see ``cells``);
 ``Monitor.close_all()`` closes every monitor in the kernel.
 """
@@ -37,9 +44,11 @@ import ipywidgets as widgets
 
 from ..clients.stream import SampleStream, StreamState
 from ..redaction import without_token
+from ..sources.process_cost import CostMeter, ProcessCost
 from .background import BackgroundTasks, Work
 from .cells import CellRegistry, current_cell
 from .charts import CHARTS, Chart
+from .kernel_cost import attach_cost
 from .monitor_text import MonitorText
 from .runtime import KernelRuntime
 from .status import FeedState, FeedStatus, stale_after
@@ -155,6 +164,12 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     quarters of it). ``stop()`` disconnects and ``close()`` also removes the widget. Re-running
     the notebook cell that made a monitor closes it; ``Monitor.close_all()`` closes them all.
     ``monitor.errors`` counts updates that failed (the status line names the last one).
+    ``kernel`` (default True) shows this kernel's own cost: the CPU of its process and its
+    children (a ``multiprocessing`` pool counts) as a line in the CPU chart, in % of all this
+    machine's CPUs like the chart (1 core = 100/N % on N CPUs, as its legend says), their RSS as
+    a line in the memory chart (% of this machine's memory), and a headline figure (also in
+    cores, with RSS and swap); with several hosts, the headline figure only. A
+    :class:`~iostat_widget.sources.process_cost.CostMeter` given instead is measured with.
 
     Raises:
         ValueError: ``url`` and ``urls`` both given, an empty ``urls``, a URL that is not
@@ -177,6 +192,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         height: str = "260px",
         charts: Sequence[str] = ("cpu",),
         autostart: bool = True,
+        kernel: bool | CostMeter = True,
         **kwargs: Any,
     ) -> None:
         # First: Widget.__del__ calls close() even when __init__ fails half way.
@@ -207,6 +223,11 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self._status_sent = -float("inf")  #: ``time.monotonic()`` the status was last sent
         self._shown_states: list[FeedState] = []  #: the states it said
 
+        #: measures this kernel's own cost at each update (None: not shown)
+        self.kernel_meter = kernel if isinstance(kernel, CostMeter) else None
+        if kernel is True:
+            self.kernel_meter = CostMeter()
+        self.kernel_cost: ProcessCost | None = None  #: the newest measured
         self.hosts = [without_token(a) if a else "this machine" for a in addresses]
         self._headline_rows = [headline_row(n, None, host) for n, host in enumerate(self.hosts)]
         #: the headline figures' and the table's HTML, sent with the next status
@@ -222,6 +243,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 size=window,
                 interval=interval,
                 time_ticks=5 if name == "cpu" else 4,  # the others may share a row: narrower
+                kernel=self.kernel_meter is not None,
+                cpus=self.kernel_meter.cpus if self.kernel_meter is not None else 1,
             )
             for name, spec in CHARTS.items()
         }
@@ -316,6 +339,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 feed.stream = SampleStream(url, on_state=on_state)
             return [self._consume(feed) for feed in self.feeds]
 
+        if self.kernel_meter is not None and not self.background.running:
+            self.kernel_cost = None  # nothing from before a stop is shown again
+            self.kernel_meter.reset()
+            self.kernel_meter.measure()  # the reading the first update's figure is taken from
         if self.background.start(streams, tick=self._tick):
             for feed, task in zip(self.feeds, self.background.tasks, strict=True):
                 feed.task = task
@@ -363,6 +390,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         assert feed.stream is not None
         feed.task = asyncio.current_task()  # before the stream reports any state
         async for sample in feed.stream:
+            if feed.number == 0 and self.kernel_cost is not None:
+                # until the update measures anew: samples arriving together (a reconnect's
+                # history) carry the newest figure, so the kernel's line has no gaps of its own
+                attach_cost(sample, self.kernel_cost)
             feed.window.add(sample)
             feed.received = feed.fresh = time.monotonic()
             feed.age_ms = max(time.time() - sample["t"], 0.0) * 1000.0
@@ -391,17 +422,24 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         newest = self.window.newest
         if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
             self.charts["cpu"].set_scope(newest.get("scope", "host"))
+        if self.kernel_meter is not None and 0 in changed and newest is not None:
+            # Measured at most every min_seconds (but the first figure does not wait: a line that
+            # is all NaN is an error in the front end); samples in between carry the newest.
+            first = self.kernel_cost is None
+            self.kernel_cost = self.kernel_meter.measure(soon=first) or self.kernel_cost
+            if self.kernel_cost is not None:
+                attach_cost(newest, self.kernel_cost)  # drawn at the sample's time, gaps and all
         for chart in self.charts.values():
             if chart.visible:
                 chart.update(windows, changed)
         self._table = self._render_table()  # sent with the status, which follows
         if len(self.feeds) == 1:
-            self._headline = render_headline([newest], self.hosts)
+            self._headline = render_headline([newest], self.hosts, self.kernel_cost)
         else:  # re-render only the rows of hosts that ticked
             for number in changed:
                 host = self.hosts[number]
                 self._headline_rows[number] = headline_row(number, windows[number].newest, host)
-            self._headline = render_headline_rows(self._headline_rows)
+            self._headline = render_headline_rows(self._headline_rows, self.kernel_cost)
 
     def _failed(self, err: Exception, feeds: Collection[int]) -> None:
         """Count a failed update against ``feeds`` (all when empty) and keep its message."""

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["HOSTS", "LINES", "SYSTEM_FILL", "SYSTEM_LINE", "USER_FILL", "USER_LINE", "host_colour"]
+__all__ = [
+    "HOSTS",
+    "KERNEL_LINE",
+    "LINES",
+    "SYSTEM_FILL",
+    "SYSTEM_LINE",
+    "USER_FILL",
+    "USER_LINE",
+    "host_colour",
+]
 
 USER_LINE: Final = "#2563eb"
 USER_FILL: Final = "#6f9ef0"
@@ -17,6 +26,8 @@ SYSTEM_LINE: Final = "#d97706"
 SYSTEM_FILL: Final = "#f5b545"
 #: A chart's lines for one host, in the order of its rows (read/write, rx/tx, used).
 LINES: Final = ("#2563eb", "#ea580c", "#16a34a")
+#: This kernel's own cost, drawn over the machine's lines in the CPU and memory charts.
+KERNEL_LINE: Final = "#db2777"
 #: One colour per host when a monitor watches several (hosts past eight reuse them).
 HOSTS: Final = (
     "#2563eb",

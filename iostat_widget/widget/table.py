@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from html import escape
 
 from ..schema import Sample
-from .formats import DASH, format_percent, format_rate, format_time
-from .palette import LINES, SYSTEM_LINE, USER_LINE, host_colour
+from ..sources.process_cost import ProcessCost
+from .formats import DASH, format_percent, format_rate, format_time, to_fixed
+from .palette import KERNEL_LINE, LINES, SYSTEM_LINE, USER_LINE, host_colour
 
 __all__ = [
     "headline_row",
+    "kernel_figure",
     "render_headline",
     "render_headline_rows",
     "render_table",
@@ -80,16 +82,38 @@ def _figure(name: str, value: str, sub: str, colour: str | None = None) -> str:
     )
 
 
-def render_headline(newest: Sequence[Sample | None], hosts: Sequence[str]) -> str:
+def render_headline(
+    newest: Sequence[Sample | None], hosts: Sequence[str], kernel: ProcessCost | None = None
+) -> str:
     """The latest figures above the charts: for one host, CPU busy (us, sy), disk read/write,
     network received/sent and memory used, like the page's tiles, each with the colour of its
     line; for several, one row per host (its line's colour, busy %, disk, network, memory).
     ``newest[i]`` is host ``i``'s newest sample (``None`` before its first), ``hosts[i]`` its
-    name as the monitor shows it."""
+    name as the monitor shows it. ``kernel``, this kernel's own cost, adds
+    :func:`kernel_figure`."""
     if len(newest) == 1:
-        return _one_host(newest[0])
+        return _one_host(newest[0], kernel)
     pairs = enumerate(zip(newest, hosts, strict=True))
-    return render_headline_rows([headline_row(n, sample, host) for n, (sample, host) in pairs])
+    rows = [headline_row(n, sample, host) for n, (sample, host) in pairs]
+    return render_headline_rows(rows, kernel)
+
+
+def _bytes(value: float) -> str:
+    return format_rate(value).removesuffix("/s")  # the same decimal units: "300 MB"
+
+
+def kernel_figure(cost: ProcessCost) -> str:
+    """This kernel's own cost (its process and its children): CPU as % of the machine's CPUs,
+    the CPU chart's scale, then in cores (1.00 = one core busy), RSS and swap (where the platform
+    reports it) in decimal bytes."""
+    cores = cost["cores"]
+    sub = [f"{to_fixed(cores, 2)} core{'' if to_fixed(cores, 2) == '1.00' else 's'}"]
+    sub.append(f"RSS {_bytes(cost['rss_bytes'])}")
+    if cost["swap_bytes"] is not None:
+        sub.append(f"swap {_bytes(cost['swap_bytes'])}")
+    return _figure(
+        "this kernel", f"{format_percent(cost['cpu_pct'])} %", " · ".join(sub), KERNEL_LINE
+    )
 
 
 def headline_row(number: int, sample: Sample | None, host: str) -> str:
@@ -109,17 +133,19 @@ def headline_row(number: int, sample: Sample | None, host: str) -> str:
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
-def render_headline_rows(rows: Sequence[str]) -> str:
-    """The several-hosts headline from each host's :func:`headline_row`."""
+def render_headline_rows(rows: Sequence[str], kernel: ProcessCost | None = None) -> str:
+    """The several-hosts headline from each host's :func:`headline_row`, and this kernel's own
+    cost under them (:func:`kernel_figure`) when given."""
     head = "".join(
         f"<th>{name}</th>"
         for name in ("host", "CPU busy", "disk read+write", "net rx+tx", "mem used")
     )
     table = f'<table class="iostat-hosts"><tr>{head}</tr>{"".join(rows)}</table>'
-    return f'<div class="iostat-figures">{table}</div>'
+    figure = kernel_figure(kernel) if kernel is not None else ""
+    return f'<div class="iostat-figures">{table}{figure}</div>'
 
 
-def _one_host(sample: Sample | None) -> str:
+def _one_host(sample: Sample | None, kernel: ProcessCost | None) -> str:
     if sample is None:
         return '<div class="iostat-figures"><span class="s">waiting for a sample…</span></div>'
     cpu, disk, net = sample["cpu"], sample["disk"], sample["net"]
@@ -146,6 +172,8 @@ def _one_host(sample: Sample | None) -> str:
         ),
         _figure("memory used", f"{format_percent(sample['mem']['used_pct'])} %", "", LINES[0]),
     ]
+    if kernel is not None:
+        figures.append(kernel_figure(kernel))
     return '<div class="iostat-figures">' + "".join(figures) + "</div>"
 
 

@@ -130,8 +130,9 @@ async def test_stream_and_monitor_heal_after_sigkill_and_show_the_gap() -> None:
     between = y[:, last_old_index + 1 : first_new_index]
     assert between.shape[1] == 1 and np.isnan(between).all(), (x, y)
     assert x[last_old_index] < x[last_old_index + 1] < x[first_new_index]
-    # That one gap, in both rows, and no other (column 0 is the point that sets the time span).
-    assert np.isnan(y[:, 0]).all() and np.isnan(y[:, 1:]).sum() == 2
+    # That one gap, in every row (us+sy, us, this kernel), and no other (column 0 is the point
+    # that sets the time span).
+    assert y.shape[0] == 3 and np.isnan(y[:, 0]).all() and np.isnan(y[:, 1:]).sum() == 3
     finite = y[~np.isnan(y)]
     assert (finite >= 0).all() and (finite <= 100.5).all()
     # No second thread or task: the same loop thread, the same set of tasks.
