@@ -75,8 +75,10 @@ Row = dict[str, float | int | str]
 
 
 class KernelReading(TypedDict):
-    """This kernel process when a sample arrived: ``t`` epoch seconds, ``cpu_pct`` percent of
-    one core since the reading before, ``rss_bytes`` resident memory."""
+    """This kernel process and its children when a sample arrived: ``t`` epoch seconds,
+    ``cpu_pct`` percent of one core (100 = one core busy, as ``top`` counts) since the reading
+    before, ``rss_bytes`` resident memory summed over the processes (see
+    :mod:`iostat_widget.sources.process_cost`)."""
 
     t: float
     cpu_pct: float

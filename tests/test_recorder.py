@@ -30,7 +30,8 @@ def test_a_record_covers_a_busy_stretch_of_this_machine_and_this_kernel() -> Non
     assert KernelRuntime.current() is None and our_threads() == []
     assert record.seconds == pytest.approx(1.0, abs=0.3), record  # not the server's start
     times = [s["t"] for s in record.samples]
-    assert len(times) >= 8 and times == sorted(times), times
+    # 10 at 0.1 s; fewer when a loaded machine delays the loop thread behind the busy one
+    assert len(times) >= 5 and times == sorted(times), times
     assert times[0] > record.start and times[-1] >= record.end  # the whole cell, no history
     assert record.kernel is not None and len(record.kernel) == len(record.samples)
     # the kernel was busy on one core for most of it

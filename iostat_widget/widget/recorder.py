@@ -20,11 +20,10 @@ import math
 import threading
 import time
 
-import psutil
-
 from ..clients.stream import SampleStream
 from ..record import KernelReading, Record
 from ..schema import Sample
+from ..sources.process_cost import CostMeter, ProcessCost
 from .background import BackgroundTasks, Work
 from .runtime import KernelRuntime
 
@@ -56,7 +55,8 @@ class Recorder:
         self._start = 0.0
         self._end: float | None = None
         self._covered = threading.Event()  #: a sample dated at or after ``_end`` came
-        self._process = psutil.Process()
+        self._meter = CostMeter()  #: this kernel process and its children
+        self._cost: ProcessCost | None = None  #: the newest figure, for samples close together
 
     @property
     def recording(self) -> bool:
@@ -83,17 +83,23 @@ class Recorder:
 
         self.background.start(make)
         # From here: starting the embedded server and connecting is not part of the record.
-        self._process.cpu_percent(None)  # the first reading measures from here
+        self._meter.reset()
+        self._cost = None
+        self._meter.measure(soon=True)  # the first reading: the kernel's cost counts from here
         self._start = time.time()
 
     async def _consume(self, stream: SampleStream) -> None:
         async for sample in stream:
             if sample["t"] <= self._start or self._covered.is_set():
                 continue  # replayed history, or past the end
+            # Samples in a burst (a reconnect) share the newest figure: CPU seconds tick in
+            # 1/100 s, so readings closer than the meter's minimum would be mostly rounding.
+            self._cost = self._meter.measure(soon=self._cost is None) or self._cost
+            cost = self._cost
             reading = KernelReading(
                 t=time.time(),
-                cpu_pct=self._process.cpu_percent(None),
-                rss_bytes=float(self._process.memory_info().rss),
+                cpu_pct=100.0 * cost["cores"] if cost is not None else 0.0,
+                rss_bytes=cost["rss_bytes"] if cost is not None else 0.0,
             )
             with self._lock:
                 self._samples.append(sample)
