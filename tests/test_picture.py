@@ -7,7 +7,6 @@ import math
 import struct
 
 import numpy as np
-import pytest
 
 from iostat_widget.record import Record
 from iostat_widget.sources.synthetic import synthetic_sample
@@ -43,7 +42,6 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 
 def test_a_record_draws_a_png_with_the_kernel_panel() -> None:
-    pytest.importorskip("matplotlib")
     from iostat_widget.picture import window_png
 
     record = Record(samples(4), start=T0 - 0.5, end=T0 + 3.2, kernel=readings(4))
@@ -60,7 +58,6 @@ def test_a_record_draws_a_png_with_the_kernel_panel() -> None:
 
 
 def test_drawing_leaves_pyplot_alone_and_without_matplotlib_names_the_extra() -> None:
-    pytest.importorskip("matplotlib")
     code = """
         import sys
         from iostat_widget.record import Record

@@ -107,7 +107,8 @@ def test_bytes_read_in_decimal_units(count: float, text: str) -> None:
 
 
 def test_the_dataframe_has_one_row_per_sample_and_a_utc_index() -> None:
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     record = Record(samples(3), start=T0 - 0.5, end=T0 + 2.1, kernel=readings(3))
     frame = record.to_dataframe()
     assert isinstance(frame, pd.DataFrame) and len(frame) == 3
@@ -120,7 +121,6 @@ def test_the_dataframe_has_one_row_per_sample_and_a_utc_index() -> None:
 
 
 def test_an_empty_dataframe_still_has_the_columns() -> None:
-    pytest.importorskip("pandas")
     frame = Record([], start=T0, end=T0 + 0.1).to_dataframe()
     assert len(frame) == 0 and list(frame.columns) == list(BASE_COLUMNS)
     assert str(frame.index.tz) == "UTC"

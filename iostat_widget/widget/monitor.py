@@ -560,6 +560,21 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         samples = sorted((s for _, run in self._runs() for s in run), key=lambda s: s["t"])
         return to_dataframe(flat_rows(samples), "Monitor.to_dataframe()")
 
+    def snapshot(self) -> Any:
+        """A static picture of the windows as they are now, as an IPython ``Image`` (PNG): a
+        cell ending in ``monitor.snapshot()`` keeps it in the notebook, for GitHub, nbviewer and
+        PDF exports, however long ago the monitor itself was displayed.
+
+        Raises:
+            ImportError: matplotlib is missing (the message names the ``record`` extra).
+        """
+        from IPython.display import Image
+
+        from ..picture import window_png
+
+        title = f"iostat-widget Monitor ({', '.join(self.hosts)})"
+        return Image(data=window_png(self._runs(), title), format="png")
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's bundle plus an ``image/png`` of the windows as they are now: front ends
         with the widget manager show the live widget (its type ranks first), a saved notebook
