@@ -573,7 +573,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         from ..picture import window_png
 
         title = f"iostat-widget Monitor ({', '.join(self.hosts)})"
-        return Image(data=window_png(self._runs(), title), format="png")
+        return Image(data=window_png(self._runs(), title), format="png")  # type: ignore[no-untyped-call]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's bundle plus an ``image/png`` of the windows as they are now: front ends
