@@ -6,6 +6,7 @@ import re
 from importlib.resources import files
 
 from iostat_widget.sources.synthetic import synthetic_sample
+from iostat_widget.widget.formats import DASH
 from iostat_widget.widget.table import (
     headline_row,
     render_headline,
@@ -71,3 +72,17 @@ def test_updates_carry_no_stylesheet_and_the_widget_css_styles_every_class() -> 
     css = files("iostat_widget.widget").joinpath("monitor_text.css").read_text("utf-8")
     for name in re.findall(r'class="([\w-]+)"', html):
         assert f".{name}" in css, name
+
+
+def test_gpu_headline_is_the_mean_over_the_devices_that_report_it() -> None:
+    sample = synthetic_sample(1, 1_800_000_000.0)
+    assert "GPU" not in render_headline([sample], ["this machine"])  # no gpu key: no figure
+    sample["gpu"] = [
+        {"index": 0, "util_pct": 30.0, "mem_used_pct": 50.0},
+        {"index": 1, "util_pct": 45.0, "mem_used_pct": 55.0},
+        {"index": 2, "mem_used_pct": 20.0},  # MIG: no utilization
+    ]
+    html = render_headline([sample], ["this machine"])
+    assert re.search(r"GPU.*37\.5 %.*mem 41\.7 % · mean of 3 GPUs", html)
+    sample["gpu"] = [{"index": 0, "mem_used_pct": 20.0}]
+    assert re.search(rf"GPU.*{DASH}.*mem 20\.0 % · 1 GPU<", render_headline([sample], ["x"]))
