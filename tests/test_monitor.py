@@ -205,7 +205,8 @@ def test_every_window_size_draws_every_chart(window: int, caplog: pytest.LogCapt
     try:
         wait_for(lambda: monitor.updates >= 3)
         assert monitor.errors == 0 and caplog.records == []
-        for chart in monitor.charts.values():
+        for name in CHARTS:  # (a machine with GPUs adds one, hidden: not asked for)
+            chart = monitor.charts[name]
             y = np.asarray(chart.marks[0].y, dtype=float).reshape(-1, len(chart.marks[0].x))
             assert np.isfinite(y).all(axis=0).sum() >= 2  # drawn, a lone sample included
         assert monitor.state == "live" and monitor.text.feeds[0]["samples"] >= 1

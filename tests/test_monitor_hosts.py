@@ -109,7 +109,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="not both"):
         Monitor(url="ws://127.0.0.1:1/iostat", urls=["ws://127.0.0.1:2/iostat"])
     with pytest.raises(ValueError, match="unknown charts"):
-        Monitor(charts=("gpu",), autostart=False)
+        Monitor(charts=("swap",), autostart=False)
     with pytest.raises(ValueError, match="empty"):
         Monitor(urls=[], autostart=False)
     assert KernelRuntime.current() is None

@@ -6,6 +6,7 @@ import re
 from importlib.resources import files
 
 from iostat_widget.sources.synthetic import synthetic_sample
+from iostat_widget.widget.formats import DASH
 from iostat_widget.widget.table import (
     headline_row,
     render_headline,
@@ -89,3 +90,17 @@ def test_the_several_hosts_headline_shows_this_kernels_cost_once() -> None:
     samples = [synthetic_sample(1, 1_800_000_000.0, host=h) for h in ("a", "b")]
     html = render_headline(samples, ["a", "b"], kernel=cost(cpu_pct=25.0))
     assert html.count("this kernel") == 1 and "2.00 cores" in html
+
+
+def test_gpu_headline_is_the_mean_over_the_devices_that_report_it() -> None:
+    sample = synthetic_sample(1, 1_800_000_000.0)
+    assert "GPU" not in render_headline([sample], ["this machine"])  # no gpu key: no figure
+    sample["gpu"] = [
+        {"index": 0, "util_pct": 30.0, "mem_used_pct": 50.0},
+        {"index": 1, "util_pct": 45.0, "mem_used_pct": 55.0},
+        {"index": 2, "mem_used_pct": 20.0},  # MIG: no utilization
+    ]
+    html = render_headline([sample], ["this machine"])
+    assert re.search(r"GPU.*37\.5 %.*mem 41\.7 % · mean of 3 GPUs", html)
+    sample["gpu"] = [{"index": 0, "mem_used_pct": 20.0}]
+    assert re.search(rf"GPU.*{DASH}.*mem 20\.0 % · 1 GPU<", render_headline([sample], ["x"]))

@@ -379,9 +379,9 @@ class Chart:
         for number, (mark, window) in enumerate(zip(self.marks, windows, strict=True)):
             if changed is not None and number not in changed:
                 continue
-            x, y = window.columns(self.spec.per_host, lone=LONE)
+            x, y = self._host_columns(number, window)
             with mark.hold_sync():
-                mark.x, mark.y = x, y[0]
+                mark.x, mark.y = x, y
             if len(x):
                 self._ends[number] = x[-1]
                 self._peaks[number] = _peak(y)
@@ -402,6 +402,15 @@ class Chart:
         start = end - span
         shown = [self._peaks[n] for n, e in self._ends.items() if e >= start]  # not the gone
         self._fit(max(shown, default=0.0), _seconds(start), _seconds(end))
+
+    def _host_columns(
+        self, number: int, window: SampleWindow
+    ) -> tuple[npt.NDArray[np.datetime64], npt.NDArray[np.float64]]:
+        """Host ``number``'s arrays as its mark takes them: ``x`` (datetime64[ms], ``(n,)``) and
+        ``y`` of shape ``(n,)``, its one line (a chart with several lines per host overrides it:
+        ``(lines, n)``)."""
+        x, y = window.columns(self.spec.per_host, lone=LONE)
+        return x, y[0]
 
     def _update_one(self, window: SampleWindow) -> None:
         # Runs on every sample: integer milliseconds, no datetime64 scalars, no work a percent

@@ -47,7 +47,8 @@ from ..redaction import without_token
 from ..sources.process_cost import CostMeter, ProcessCost
 from .background import BackgroundTasks, Work
 from .cells import CellRegistry, current_cell
-from .charts import CHARTS, Chart
+from .charts import CHARTS, Chart, ChartSpec
+from .gpu_chart import GPU_SPEC, GpuChart
 from .kernel_cost import attach_cost
 from .monitor_text import MonitorText
 from .runtime import KernelRuntime
@@ -159,8 +160,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     table, a status line per host; one host going away does not stall the others).
     ``window`` is how many samples the charts keep, ``rows`` how many the table shows, ``interval``
     the embedded server's seconds between samples (set by the monitor that starts it),
-    ``charts`` which charts start visible among ``cpu``, ``disk``, ``net``, ``mem`` (the buttons
-    above the charts switch them), ``height`` the CPU chart's CSS height (the others get three
+    ``charts`` which charts start visible among ``cpu``, ``disk``, ``net``, ``mem`` and ``gpu``
+    (the buttons above the charts switch them; the GPU chart and its button appear with the first
+    sample carrying GPUs, never before: a machine without them is not offered an empty chart,
+    see :mod:`.gpu_chart`), ``height`` the CPU chart's CSS height (the others get three
     quarters of it). ``stop()`` disconnects and ``close()`` also removes the widget. Re-running
     the notebook cell that made a monitor closes it; ``Monitor.close_all()`` closes them all.
     ``monitor.errors`` counts updates that failed (the status line names the last one).
@@ -199,9 +202,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.background = BackgroundTasks("iostat-monitor")
         if url is not None and urls is not None:
             raise ValueError("give url or urls, not both")
-        unknown = set(charts) - set(CHARTS)
+        unknown = set(charts) - {*CHARTS, GPU_SPEC.name}
         if unknown:
-            raise ValueError(f"unknown charts {sorted(unknown)}; choose from {sorted(CHARTS)}")
+            known = sorted({*CHARTS, GPU_SPEC.name})
+            raise ValueError(f"unknown charts {sorted(unknown)}; choose from {known}")
         addresses: list[str | None] = list(urls) if urls is not None else [url]
         if not addresses:
             raise ValueError("urls is empty")
@@ -213,6 +217,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.url = url
         self.interval = interval
         self.rows = rows
+        self._asked = frozenset(charts)  #: the charts to show, the GPU chart once offered
         self.feeds = [
             Feed(address, window, number, interval) for number, address in enumerate(addresses)
         ]
@@ -234,7 +239,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self._headline = render_headline([None] * len(self.feeds), self.hosts)
         self._table = render_table([], show_host=len(self.feeds) > 1)
         self._written_rows: dict[int, tuple[Any, str]] = {}  #: id(sample): (sample, its row)
-        small = f"calc({height} * 0.75)"
+        small = self._small_height = f"calc({height} * 0.75)"
         self.charts = {
             name: Chart(
                 spec,
@@ -251,14 +256,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.toggles = {}
         for name, chart in self.charts.items():
             chart.show(name in charts)
-            toggle = widgets.ToggleButton(
-                value=name in charts,
-                description=CHARTS[name].button,
-                tooltip=f"show or hide the {CHARTS[name].title} chart",
-                layout=widgets.Layout(width="auto"),
-            )
-            toggle.observe(self._on_toggle, names="value")
-            self.toggles[name] = toggle
+            self.toggles[name] = self._toggle(chart.spec, name in charts)
         self.text = MonitorText(layout=widgets.Layout(margin="0 2px"))
         self.buttons = widgets.HBox(
             list(self.toggles.values()), layout=widgets.Layout(flex_flow="row wrap")
@@ -419,6 +417,10 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
 
     def _draw(self, changed: Collection[int]) -> None:
         windows = [feed.window for feed in self.feeds]
+        if GPU_SPEC.name not in self.charts and any(
+            "gpu" in (windows[n].newest or {}) for n in changed
+        ):
+            self._offer_gpu()  # the first sample carrying GPUs
         newest = self.window.newest
         if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
             self.charts["cpu"].set_scope(newest.get("scope", "host"))
@@ -531,6 +533,32 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         except Exception as err:
             self._failed(err, ())
             self._show_status()
+
+    def _toggle(self, spec: ChartSpec, value: bool) -> Any:
+        """The button that shows or hides the chart of ``spec`` (on: ``value``)."""
+        toggle = widgets.ToggleButton(
+            value=value,
+            description=spec.button,
+            tooltip=f"show or hide the {spec.title} chart",
+            layout=widgets.Layout(width="auto"),
+        )
+        toggle.observe(self._on_toggle, names="value")
+        return toggle
+
+    def _offer_gpu(self) -> None:
+        """Add the GPU chart (shown if asked for) and its button, last (on the loop)."""
+        chart = GpuChart(
+            self.hosts,
+            self._small_height,
+            size=self.window.size,
+            interval=self.interval,
+            time_ticks=4,
+        )
+        chart.show(GPU_SPEC.name in self._asked)
+        self.charts[GPU_SPEC.name] = chart
+        self.toggles[GPU_SPEC.name] = self._toggle(GPU_SPEC, chart.visible)
+        self.buttons.children = list(self.toggles.values())
+        self.children = self._arrange()
 
     def _arrange(self) -> list[Any]:
         """Put the shown charts on the page; the monitor's children, top to bottom. CPU, the main

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from ..schema import Sample
+from ..schema import GpuFigures, Sample
 from ..sources.process_cost import ProcessCost
 from .formats import DASH, format_percent, format_rate, format_time, to_fixed
 from .palette import KERNEL_LINE, LINES, SYSTEM_LINE, USER_LINE, host_colour
@@ -171,10 +171,30 @@ def _one_host(sample: Sample | None, kernel: ProcessCost | None) -> str:
             LINES[0],
         ),
         _figure("memory used", f"{format_percent(sample['mem']['used_pct'])} %", "", LINES[0]),
+        *_gpu_figure(sample.get("gpu")),
     ]
     if kernel is not None:
         figures.append(kernel_figure(kernel))
     return '<div class="iostat-figures">' + "".join(figures) + "</div>"
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _gpu_figure(gpus: Sequence[GpuFigures] | None) -> list[str]:
+    """The GPUs' headline figure, when the sample carries any: the mean utilization over the
+    devices that report it (a GPU in MIG mode does not) and, under it, the mean memory used, each
+    a dash where no device reports it. A mean, like CPU busy over a machine's cores: the chart
+    shows each device."""
+    if not gpus:
+        return []
+    util = _mean([gpu["util_pct"] for gpu in gpus if "util_pct" in gpu])
+    mem = _mean([gpu["mem_used_pct"] for gpu in gpus if "mem_used_pct" in gpu])
+    count = f"mean of {len(gpus)} GPUs" if len(gpus) > 1 else "1 GPU"
+    value = f"{format_percent(util)} %" if util is not None else DASH
+    memory = f"{format_percent(mem)} %" if mem is not None else DASH
+    return [_figure("GPU", value, f"mem {memory} · {count}")]
 
 
 def status_line(url: str, state: str, details: Sequence[str], error: str = "") -> str:
