@@ -48,11 +48,12 @@ from ..sources.process_cost import CostMeter, ProcessCost
 from .background import BackgroundTasks, Work
 from .cells import CellRegistry, current_cell
 from .charts import CHARTS, Chart, ChartSpec
+from .feed import Feed
 from .gpu_chart import GPU_SPEC, GpuChart
 from .kernel_cost import attach_cost
 from .monitor_text import MonitorText
 from .runtime import KernelRuntime
-from .status import FeedState, FeedStatus, stale_after
+from .status import FeedState, FeedStatus
 from .table import (
     headline_row,
     render_headline,
@@ -62,6 +63,7 @@ from .table import (
     table_row,
 )
 from .window import SampleWindow
+from .window_export import windows_dataframe, windows_image, windows_picture
 
 __all__ = ["Feed", "Monitor"]
 
@@ -69,86 +71,6 @@ log = logging.getLogger(__name__)
 
 #: Longest error text kept for the status line, in characters.
 _ERROR_CHARS = 300
-
-
-class Feed:
-    """One server a monitor watches: its stream, its window of samples, its reading task.
-
-    ``interval`` (seconds) is what the monitor expects until the server or its samples say.
-    """
-
-    def __init__(
-        self, url: str | None, window: int, number: int = 0, interval: float = 1.0
-    ) -> None:
-        self.url = url  # None: the kernel's embedded server, known once started
-        self.number = number  #: its place among the monitor's feeds (and chart marks)
-        self.window = SampleWindow(window)
-        self.stream: SampleStream | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.expected_interval = interval
-        self.server_interval: float | None = None  #: the embedded server's, when it is one
-        self.age_ms: float | None = None  #: the newest sample's age (by its date) on arrival, ms
-        self.received: float | None = None  #: ``time.monotonic()`` the newest sample arrived
-        self.fresh: float | None = None  #: the same, or when the connection went live if later
-        #: (a feed is fresh from the moment it connects: stale means silent since)
-        self.errors = 0  #: updates carrying this feed's samples that failed
-        self.update_error = ""  #: the last one's exception, in one line
-        self._label: tuple[str | None, str] = ("", "")
-
-    @property
-    def label(self) -> str:
-        """Where the samples come from, fit to show (no token)."""
-        url = self.stream.url if self.stream is not None else self.url
-        if self._label[0] != url:  # redacting costs a regex: once per URL, not per update
-            self._label = (url, without_token(url) if url else "embedded")
-        return self._label[1]
-
-    @property
-    def interval(self) -> float:
-        """Nominal seconds between samples: the embedded server's ``interval``, else the lower
-        median of the samples' own (newest server run), else what the monitor was given."""
-        return self.server_interval or self.window.nominal() or self.expected_interval
-
-    @property
-    def state(self) -> FeedState:
-        """connecting, live, reconnecting, stopped, or stale (live, but silent too long)."""
-        return self.state_at(time.monotonic())
-
-    def state_at(self, now: float) -> FeedState:
-        """The state at monotonic time ``now``."""
-        running = self.task is not None and not self.task.done()
-        if self.stream is None or not running:
-            return "stopped"
-        state: StreamState = self.stream.state
-        deadline = self.stale_deadline()
-        if state == "live" and deadline is not None and now >= deadline:
-            return "stale"
-        return state
-
-    def stale_deadline(self) -> float | None:
-        """When (``time.monotonic()``) a connected feed turns stale if nothing more comes."""
-        if self.stream is None or self.stream.state != "live" or self.fresh is None:
-            return None
-        return self.fresh + stale_after(self.interval)
-
-    def status(self, now: float | None = None) -> FeedStatus:
-        """The feed's status dict, built now (``now``: ``time.monotonic()``)."""
-        stream = self.stream
-        now = time.monotonic() if now is None else now
-        state = self.state_at(now)
-        error = self.update_error
-        if not error and stream is not None and state not in ("live", "stale"):
-            error = stream.last_error or ""
-        return {
-            "label": self.label,
-            "state": state,
-            "samples": stream.received if stream is not None else 0,
-            "invalid": stream.invalid if stream is not None else 0,
-            "errors": self.errors,
-            "error": error,
-            "age": max(now - self.received, 0.0) if self.received is not None else None,
-            "interval": self.interval,
-        }
 
 
 class Monitor(widgets.VBox):  # type: ignore[misc]
@@ -572,10 +494,6 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         return [self.text, self.buttons, *main, self.chart_area]
 
     # -- what stays: a DataFrame of the windows, a picture beside the live widget ------------
-    def _runs(self) -> list[tuple[str, list[Any]]]:
-        """Each feed's ``(label, samples)``, oldest first (``list(deque)`` is atomic)."""
-        return [(f.label, list(f.window.rows(f.window.size))[::-1]) for f in self.feeds]
-
     def to_dataframe(self) -> Any:
         """The samples in the charts' windows as a pandas DataFrame: one row per sample (every
         host's, by time), the flat columns of :mod:`iostat_widget.record`, a UTC ``time`` index.
@@ -583,10 +501,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         Raises:
             ImportError: pandas is missing (the message names the ``record`` extra).
         """
-        from ..record import flat_rows, to_dataframe
-
-        samples = sorted((s for _, run in self._runs() for s in run), key=lambda s: s["t"])
-        return to_dataframe(flat_rows(samples), "Monitor.to_dataframe()")
+        return windows_dataframe(self.feeds)
 
     def snapshot(self) -> Any:
         """A static picture of the windows as they are now, as an IPython ``Image`` (PNG): a
@@ -596,12 +511,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         Raises:
             ImportError: matplotlib is missing (the message names the ``record`` extra).
         """
-        from IPython.display import Image
-
-        from ..picture import window_png
-
-        title = f"iostat-widget Monitor ({', '.join(self.hosts)})"
-        return Image(data=window_png(self._runs(), title), format="png")  # type: ignore[no-untyped-call]
+        return windows_image(self.feeds, f"iostat-widget Monitor ({', '.join(self.hosts)})")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's bundle plus an ``image/png`` of the windows as they are now: front ends
@@ -609,10 +519,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         elsewhere (GitHub, nbviewer, PDF) shows the picture instead of "Loading widget…"."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if isinstance(bundle, dict):
-            from ..picture import static_alternative
-
             title = f"iostat-widget Monitor at display time ({', '.join(self.hosts)})"
-            bundle |= static_alternative(self._runs(), title)
+            bundle |= windows_picture(self.feeds, title)
         return bundle
 
     def __repr__(self) -> str:
