@@ -192,7 +192,8 @@ def test_container_scope_is_labelled() -> None:
     sampler = SyntheticSampler(scope="container")
     with remote_monitor(Server("127.0.0.1", 0, interval=0.05, sampler=sampler)) as monitor:
         header = monitor.charts["cpu"].header
-        wait_for(lambda: "container" in header.value)
+        # Both are set in one update on the loop thread: wait for the later one too.
+        wait_for(lambda: "container" in header.value and "container" in monitor.headline)
         assert "CPU · container" in header.value
         assert "· container" in monitor.headline
 
