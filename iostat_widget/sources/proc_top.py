@@ -1,6 +1,6 @@
 """Every process's counters read from Linux's ``/proc`` directly: the busy table's reader there.
 
-psutil's ``process_iter`` costs ~44 µs per process (a ``Process`` object, several files and
+psutil's ``process_iter`` costs ~36-44 µs per process (a ``Process`` object, several files and
 calls each); a busy table needs five figures per process, which three small reads give:
 
 - ``/proc/PID/stat``: the name (``comm``, between the first ``(`` and the **last** ``)``: a name

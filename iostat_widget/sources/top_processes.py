@@ -106,8 +106,8 @@ def user_name(uid: int) -> str:
 
 def default_reader() -> Callable[[], Reading]:
     """This platform's cheapest reader, with its own uid cache: ``/proc`` read directly on Linux
-    (:func:`~iostat_widget.sources.proc_top.read_proc`, ~5x cheaper per process), psutil
-    elsewhere."""
+    (:func:`~iostat_widget.sources.proc_top.read_proc`, about 10 µs per process against
+    psutil's 36), psutil elsewhere."""
     from .proc_top import proc_readable, read_proc
 
     users: dict[int, str] = {}
