@@ -20,7 +20,7 @@ from .config import Config
 from .procs import PYTHON, Child
 from .report import FigureResult, Row, Target
 from .swarmctl import Swarm
-from .top import tick_costs_us
+from .top import READERS, tick_costs_us
 
 __all__ = ["row_names", "run", "sampler_cost_us", "spawn_cost_us"]
 
@@ -36,8 +36,8 @@ def _cpu_name(viewers: int) -> str:
 SAMPLER = "2. bare sampler, CPU µs per sample"
 
 
-def _top_name(config: Config) -> str:
-    return f"2. tick with the top-10 table, {config.top_processes} processes, CPU µs"
+def _top_name(config: Config, reader: str) -> str:
+    return f"2. tick with the top-10 table ({reader}), {config.top_processes} processes, CPU µs"
 
 
 def _spawn_name(tool: str) -> str:
@@ -48,7 +48,7 @@ def row_names(config: Config) -> list[str]:
     return [
         *(_cpu_name(v) for v in config.collector_viewers),
         SAMPLER,
-        _top_name(config),
+        *(_top_name(config, reader) for reader in READERS),
         *(_spawn_name(tool) for tool in SPAWNS),
     ]
 
@@ -161,13 +161,20 @@ def run(config: Config) -> FigureResult:
         "running and parses its output pays the spawn once instead."
     )
     plain, with_top, counted = tick_costs_us(config.top_processes, config.top_loops)
-    rows.insert(
-        len(config.collector_viewers) + 1, Row(_top_name(config), with_top, plain, "plain tick")
+    for place, reader in enumerate(READERS, len(config.collector_viewers) + 1):
+        cost = with_top[reader]
+        missing = "" if cost is not None else "no /proc here (not Linux)"
+        rows.insert(
+            place, Row(_top_name(config, reader), cost, plain, "plain tick", missing=missing)
+        )
+    costs = ", ".join(
+        f"{reader} {cost:.0f} µs" for reader, cost in with_top.items() if cost is not None
     )
     notes.append(
         f"Busy table: with {counted} processes on the machine, {config.top_loops} ticks of the "
-        f"plain sampler took {plain:.0f} µs CPU each; with `TopSampler().top(10)` too (every "
-        f"process's counters, deltas, the ten busiest), {with_top:.0f} µs: the ratio is what a "
-        "tick costs while some viewer asks for the table (`?top=N`), nothing otherwise."
+        f"plain sampler took {plain:.0f} µs CPU each; with `TopSampler(reader).top(10)` too "
+        f"(every process's counters, deltas, the ten busiest): {costs}. The ratio is what a "
+        "tick costs while some viewer asks for the table (`?top=N`), nothing otherwise; the "
+        "server reads `/proc` directly on Linux, psutil elsewhere."
     )
     return FigureResult(rows, notes)

@@ -12,6 +12,7 @@ import math
 from typing import Any, Final, Literal, NotRequired, TypedDict
 
 from .gpu_schema import GpuFigures, lean_gpus, validate_gpus
+from .top_schema import TopRow, validate_top
 
 __all__ = [
     "DETAIL_FIELDS",
@@ -27,6 +28,7 @@ __all__ = [
     "Sample",
     "SampleError",
     "Scope",
+    "TopRow",
     "decode_sample",
     "encode_sample",
     "lean_sample",
@@ -132,6 +134,7 @@ class Sample(TypedDict):
     disks: NotRequired[dict[str, DeviceDiskRates]]
     nics: NotRequired[dict[str, DeviceNetRates]]
     gpu: NotRequired[list[GpuFigures]]
+    top: NotRequired[list[TopRow]]
 
 
 class SampleError(ValueError):
@@ -183,8 +186,8 @@ def validate_sample(obj: object) -> Sample:
     """Check a decoded message and return a clean :class:`Sample` (unknown keys are dropped).
 
     The contract's keys are required; later additions (``scope``, ``cpu.irq``, IOPS,
-    ``mem.avail_bytes``, ``gpu``) are checked when present, so older or simpler servers still
-    validate.
+    ``mem.avail_bytes``, ``gpu``, ``top``) are checked when present, so older or simpler servers
+    still validate.
 
     Raises:
         SampleError: (a ``ValueError``) naming the first problem found, e.g.
@@ -256,6 +259,8 @@ def validate_sample(obj: object) -> Sample:
         sample["nics"] = nics
     if "gpu" in obj:  # NVIDIA GPUs, where the machine has some (see gpu_schema)
         sample["gpu"] = validate_gpus(obj["gpu"], SampleError)
+    if "top" in obj:  # the busiest processes, for viewers that asked (see top_schema)
+        sample["top"] = validate_top(obj["top"], SampleError)
     return sample
 
 

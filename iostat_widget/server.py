@@ -27,6 +27,7 @@ from .redaction import redacted_logger
 from .schema import MAX_MESSAGE_BYTES
 from .sources.base import Sampler, lifecycle_of
 from .sources.line_feed import LineSource
+from .sources.top_processes import TopSampler
 from .transports.access import AccessPolicy
 from .transports.endpoint import Endpoint
 from .transports.health import Health
@@ -52,7 +53,9 @@ class Server(Service):
     new client receives first, ``sampler`` replaces the psutil source (anything with
     ``prime()`` and ``sample(seq)``; one with ``start()``/``aclose()`` too is started and
     closed with the server), ``linger`` how many seconds sampling goes on after the last client
-    leaves.
+    leaves; ``top`` replaces the busy table's reader of every process (a
+    :class:`~iostat_widget.sources.top_processes.TopSampler`), used only while some viewer asks
+    for the table (``/iostat?top=N``).
 
     Access: binds 127.0.0.1 unless told otherwise; ``port=0`` lets the OS choose. ``token`` is
     required (``?token=`` or ``Authorization: Bearer``) on every data endpoint (the stream,
@@ -87,6 +90,7 @@ class Server(Service):
         history: int = 60,
         sampler: Sampler | None = None,
         linger: float = 5.0,
+        top: TopSampler | None = None,
         # who may connect
         token: str | None = None,
         allow_origins: Iterable[str] = (),
@@ -106,6 +110,7 @@ class Server(Service):
             interval=interval,
             history=history,
             linger=linger,
+            top=top,
         )
         self._sampler_lifecycle = lifecycle_of(self.hub.sampler)
         self.fanout = SampleSocket(self.hub)

@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import NamedTuple
 
 from ..aio import cancel_and_wait
 from ..schema import Sample, encode_sample, lean_sample
 from ..sources.base import NoReading, Sampler
+from ..sources.top_processes import TopSampler
+from ..top_schema import MAX_TOP_ROWS, TopRow
 from .listeners import Listeners
 
 __all__ = ["EncodedSample", "Hub", "Listener"]
@@ -31,6 +33,8 @@ class EncodedSample(NamedTuple):
     ``lean`` is the JSON of the lean sample every viewer gets; ``detail`` the JSON of the whole
     sample (per-device maps, IOPS, interrupts, available memory) for the detail stream;
     ``sample`` the sample itself, for ``/metrics`` (which need not decode what was just encoded).
+    ``top`` is the JSON of the lean sample plus its ``top`` key (the busiest processes, see
+    :meth:`Hub.acquire_top`), only while some viewer asks for it, else ``None``.
     Not a WebSocket frame: the transports put these texts in frames of their own.
     """
 
@@ -39,18 +43,17 @@ class EncodedSample(NamedTuple):
     lean: str
     detail: str
     sample: Sample
+    top: str | None = None
 
 
 Listener = Callable[[EncodedSample], None]
 
 
-def _encoded(sample: Sample) -> EncodedSample:
+def _encoded(sample: Sample, rows: list[TopRow] | None) -> EncodedSample:
+    lean = lean_sample(sample)
+    table = None if rows is None else encode_sample(Sample(**lean, top=rows))
     return EncodedSample(
-        sample["seq"],
-        sample["t"],
-        encode_sample(lean_sample(sample)),
-        encode_sample(sample),
-        sample,
+        sample["seq"], sample["t"], encode_sample(lean), encode_sample(sample), sample, table
     )
 
 
@@ -59,6 +62,15 @@ class Hub:
 
     ``acquire()``/``release()`` count the clients; sampling starts with the first and stops
     ``linger`` seconds after the last one left. ``clock`` and ``sleep`` are injectable for tests.
+
+    The busy table: ``acquire_top(n)``/``release_top(n)`` count the viewers that ask for the
+    ``n`` busiest processes (they hold the sampler with ``acquire()`` too). While at least one
+    asks, each tick reads every process once with ``top`` (a
+    :class:`~iostat_widget.sources.top_processes.TopSampler`, default: this platform's reader)
+    and encodes one more text, the lean sample with the table of the **largest** ``n`` asked
+    (:attr:`EncodedSample.top`), shared by every viewer that asked; the first tick after nobody
+    asked primes a reading and carries an empty table. While nobody asks, no process is read and
+    nothing more is encoded.
     """
 
     def __init__(
@@ -69,6 +81,7 @@ class Hub:
         history: int = 60,
         linger: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        top: TopSampler | None = None,
     ) -> None:
         if not interval > 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
@@ -81,6 +94,8 @@ class Hub:
         self._history: deque[EncodedSample] = deque(maxlen=history)
         self._listeners: Listeners[EncodedSample] = Listeners()
         self._demand = 0
+        self.top_sampler = top if top is not None else TopSampler()
+        self._top_asked: Counter[int] = Counter()  #: n → viewers asking for the n busiest
         self._next_seq = 0
         self._task: asyncio.Task[None] | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -140,6 +155,28 @@ class Hub:
             loop = asyncio.get_running_loop()
             self._idle_timer = loop.call_later(self.linger, self._stop_if_idle)
 
+    @property
+    def top_size(self) -> int:
+        """The largest ``n`` any viewer asks for now (0: nobody asks, no process is read)."""
+        return max(self._top_asked, default=0)
+
+    def acquire_top(self, n: int) -> None:
+        """A viewer asks for the ``n`` busiest processes with each sample (1 to 25).
+
+        Raises:
+            ValueError: ``n`` outside 1 to :data:`~iostat_widget.top_schema.MAX_TOP_ROWS`.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_TOP_ROWS:
+            raise ValueError(f"n must be an integer from 1 to {MAX_TOP_ROWS}, got {n!r}")
+        self._top_asked[n] += 1
+
+    def release_top(self, n: int) -> None:
+        """That viewer no longer asks; the table stops at the first tick nobody asks."""
+        if self._top_asked[n] <= 1:
+            del self._top_asked[n]
+        else:
+            self._top_asked[n] -= 1
+
     def _stop_if_idle(self) -> None:
         self._idle_timer = None
         if self._demand == 0 and self._task is not None:
@@ -179,7 +216,7 @@ class Hub:
     def _publish_one(self) -> None:
         try:
             sample = self.sampler.sample(self._next_seq)
-            encoded = _encoded(sample)
+            encoded = _encoded(sample, self._top_rows())
         except NoReading as reason:
             self.no_reading += 1
             log.debug("no reading this tick: %s", reason)
@@ -192,6 +229,21 @@ class Hub:
         self._history.append(encoded)
         self._listeners.notify(encoded)
         self._wake_waiters()
+
+    def _top_rows(self) -> list[TopRow] | None:
+        """The busy table for this tick while someone asks (``[]`` on the tick that primes),
+        else ``None``; a reading that fails is logged and counted, and the tick goes on."""
+        size = self.top_size
+        if not size:
+            if self.top_sampler.primed:
+                self.top_sampler.reset()  # the next asker's first tick primes anew
+            return None
+        try:
+            return self.top_sampler.top(size)
+        except Exception:
+            self.errors += 1
+            log.exception("reading the processes failed; this tick has no busy table")
+            return None
 
     def _wake_waiters(self) -> None:
         if self._tick is not None and not self._tick.done():

@@ -7,7 +7,8 @@ in bytes. :func:`top_rows` gives the ``n`` busiest over the interval between two
 interval in % of **one core** (100 = one core busy all the time, as ``top`` and ``ps`` count;
 a process using four cores reads 400); a process born since counts all its seconds, a counter
 that went down counts 0. Pure; :func:`read_processes` reads every process with psutil
-(``process_iter``, usernames looked up once per uid), :class:`TopSampler` pairs readings from an
+(``process_iter``, usernames looked up once per uid; on Linux
+:mod:`.proc_top` reads ``/proc`` itself, cheaper), :class:`TopSampler` pairs readings from an
 injectable reader and clock. A server samples it only while some viewer asks for it.
 """
 
@@ -15,11 +16,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 import psutil
 
-__all__ = ["ProcSnapshot", "TopRow", "TopSampler", "read_processes", "top_rows"]
+from ..top_schema import MAX_NAME, MAX_USER, TopRow, fit_text
+
+__all__ = [
+    "ProcSnapshot",
+    "Reading",
+    "TopRow",
+    "TopSampler",
+    "default_reader",
+    "read_processes",
+    "top_rows",
+    "user_name",
+]
 
 Reading = Mapping[tuple[int, float], "ProcSnapshot"]
 
@@ -35,19 +47,10 @@ class ProcSnapshot(NamedTuple):
     rss: float  #: resident set size, bytes
 
 
-class TopRow(TypedDict):
-    """One row of the busy table."""
-
-    pid: int
-    name: str
-    user: str
-    cpu_pct: float  #: % of one core over the interval (100 = one core busy)
-    rss_bytes: float  #: resident set size now, bytes
-
-
 def top_rows(prev: Reading, cur: Reading, seconds: float, n: int) -> list[TopRow]:
     """The ``n`` processes of ``cur`` that used the most CPU since ``prev``, ``seconds`` earlier,
-    busiest first (ties: the larger RSS first); CPU is 0 when no time passed."""
+    busiest first (ties: the larger RSS first); CPU is 0 when no time passed. Names and users
+    are cut to what the schema allows (:func:`~iostat_widget.top_schema.fit_text`)."""
     if n <= 0:
         return []
     scored: list[tuple[float, ProcSnapshot]] = []
@@ -57,7 +60,13 @@ def top_rows(prev: Reading, cur: Reading, seconds: float, n: int) -> list[TopRow
         scored.append((100.0 * used / seconds if seconds > 0 else 0.0, now))
     scored.sort(key=lambda pair: (pair[0], pair[1].rss), reverse=True)
     return [
-        TopRow(pid=s.pid, name=s.name, user=s.user, cpu_pct=pct, rss_bytes=s.rss)
+        TopRow(
+            pid=s.pid,
+            name=fit_text(s.name, MAX_NAME),
+            user=fit_text(s.user, MAX_USER),
+            cpu_pct=pct,
+            rss_bytes=s.rss,
+        )
         for pct, s in scored[:n]
     ]
 
@@ -78,14 +87,15 @@ def read_processes(users: dict[int, str] | None = None) -> dict[tuple[int, float
         uid = info["uids"].real if info["uids"] is not None else -1
         user = users.get(uid)
         if user is None:
-            user = users[uid] = _user_name(uid)
+            user = users[uid] = user_name(uid)
         found[(process.pid, created)] = ProcSnapshot(
             process.pid, created, info["name"] or "", user, cpu.user + cpu.system, memory.rss
         )
     return found
 
 
-def _user_name(uid: int) -> str:
+def user_name(uid: int) -> str:
+    """The name of user ``uid``; its number as text where it has none, ``""`` for ``-1``."""
     try:
         import pwd
 
@@ -94,9 +104,21 @@ def _user_name(uid: int) -> str:
         return str(uid) if uid >= 0 else ""
 
 
+def default_reader() -> Callable[[], Reading]:
+    """This platform's cheapest reader, with its own uid cache: ``/proc`` read directly on Linux
+    (:func:`~iostat_widget.sources.proc_top.read_proc`, about 10 µs per process against
+    psutil's 36), psutil elsewhere."""
+    from .proc_top import proc_readable, read_proc
+
+    users: dict[int, str] = {}
+    if proc_readable():
+        return lambda: read_proc(users=users)
+    return lambda: read_processes(users)
+
+
 class TopSampler:
     """The busy table of the interval since the previous call. ``reader()`` returns a reading
-    (default: :func:`read_processes` with a uid cache), ``clock()`` seconds that never step."""
+    (default: :func:`default_reader`), ``clock()`` seconds that never step."""
 
     def __init__(
         self,
@@ -104,14 +126,18 @@ class TopSampler:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        users: dict[int, str] = {}
-        self.reader = reader if reader is not None else lambda: read_processes(users)
+        self.reader = reader if reader is not None else default_reader()
         self.clock = clock
         self._previous: tuple[float, Reading] | None = None
 
     def reset(self) -> None:
         """Forget the previous reading (the next :meth:`top` answers nothing)."""
         self._previous = None
+
+    @property
+    def primed(self) -> bool:
+        """Whether a previous reading is held (the next :meth:`top` answers rows)."""
+        return self._previous is not None
 
     def top(self, n: int) -> list[TopRow]:
         """Read now; the ``n`` busiest since the previous call (none the first time)."""

@@ -45,6 +45,11 @@ class Endpoint:
         """Counters for the health check, keyed by name."""
         return {}
 
+    def refuse(self, request: Request) -> Response | None:
+        """A WebSocket endpoint's answer to a request it will not serve (a bad query), sent
+        instead of the handshake; ``None`` (the default) lets the handshake go ahead."""
+        return None
+
     async def respond(self, connection: ServerConnection, request: Request) -> Response:
         """Answer one plain HTTP request (endpoints that are not WebSocket ones)."""
         raise NotImplementedError(f"{type(self).__name__} answers no plain HTTP request")

@@ -110,5 +110,5 @@ class Router:
                 response.headers["WWW-Authenticate"] = "Bearer"
             return response
         if endpoint.websocket:
-            return None
+            return endpoint.refuse(request)
         return await endpoint.respond(connection, request)

@@ -1,7 +1,8 @@
 """Long polling at ``GET /poll?after=SEQ&timeout=S``: the pre-WebSocket way, kept for fallback.
 
 The reply holds every kept sample numbered above ``after`` (with per-device maps when
-``detail=1``) (a JSON array, oldest first), sent as
+``detail=1``, with the busy table of the ``N`` busiest processes when ``top=N``, as on ``/iostat``:
+see :mod:`.top_query`) (a JSON array, oldest first), sent as
 soon as there is at least one, or ``204 No Content`` after ``timeout`` seconds. Asking with the
 last number seen means nothing is lost between requests, the fix the course shows for naive
 polling. Waiters share the hub's one wake-up per tick: no per-request timers or loops.
@@ -19,6 +20,7 @@ from websockets.http11 import Request, Response
 from ..hub.hub import Hub
 from .endpoint import Endpoint
 from .http_routes import bytes_response, text_response
+from .top_query import TopQueryError, asked_top
 
 __all__ = ["MAX_POLL_TIMEOUT", "POLL_PATH", "LongPoll"]
 
@@ -75,18 +77,26 @@ class LongPoll(Endpoint):
             after = int(_parameter(query, "after", -1))
             detail = _parameter(query, "detail", 0) != 0
             wait = _parameter(query, "timeout", self.default_timeout)
-        except LongPollError as err:
+            top = asked_top(query)
+        except (LongPollError, TopQueryError) as err:
             return text_response(f"bad request: {err}\n", HTTPStatus.BAD_REQUEST)
         wait = min(max(wait, 0.0), MAX_POLL_TIMEOUT)
         self.hub.acquire()
+        if top:  # the table is read at the ticks a poll waits for (a poller asks again at once)
+            self.hub.acquire_top(top)
         self.waiting += 1
         try:
             found = await self.hub.next_samples(after, wait)
         finally:
             self.waiting -= 1
+            if top:
+                self.hub.release_top(top)
             self.hub.release()
         if not found:
             return text_response("", HTTPStatus.NO_CONTENT)
-        texts = (kept.detail if detail else kept.lean for kept in found)
+        if top:
+            texts = (kept.top or kept.lean for kept in found)
+        else:
+            texts = (kept.detail if detail else kept.lean for kept in found)
         body = "[" + ",".join(texts) + "]"  # the payloads are JSON already
         return bytes_response(body.encode(), "application/json")

@@ -11,10 +11,12 @@ import logging
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
+from websockets.http11 import Request, Response
 
 from ..hub.hub import EncodedSample, Hub
 from .broadcast import Broadcast
 from .endpoint import Endpoint
+from .top_query import asked_top, top_refusal, wants_detail
 
 __all__ = ["STREAM_PATH", "BoundedConnection", "SampleSocket"]
 
@@ -52,7 +54,11 @@ class SampleSocket(Endpoint):
     """Serves ``/iostat``: recent history on connect, then every new sample as it is taken.
 
     ``/iostat?detail=1`` adds each disk's and interface's rates (``disks``, ``nics``) to every
-    sample; plain subscribers get the lean sample. A viewer endpoint, guarded.
+    sample; ``/iostat?top=N`` (1 to 25) adds the busy table (``top``: the busiest processes over
+    the interval, the largest ``N`` any viewer asks for, encoded once per tick by the hub and read
+    only while such a viewer is connected); plain subscribers get the lean sample and cost no
+    process reading. A bad ``top``, or ``top`` with ``detail=1``, is a 400 before the handshake
+    (see :mod:`.top_query`). A viewer endpoint, guarded.
     """
 
     viewer = True
@@ -63,6 +69,7 @@ class SampleSocket(Endpoint):
         self.hub = hub
         self.lean = Broadcast(skip_above)  #: subscribers of the lean stream
         self.detail = Broadcast(skip_above)  #: those that asked for ``?detail=1``
+        self.top = Broadcast(skip_above)  #: those that asked for ``?top=N``
         self.connection_class = BoundedConnection.capped_at(64 * skip_above)
         hub.add_listener(self._broadcast)
 
@@ -73,17 +80,17 @@ class SampleSocket(Endpoint):
 
     @skip_above.setter
     def skip_above(self, value: int) -> None:
-        self.lean.skip_above = self.detail.skip_above = value
+        self.lean.skip_above = self.detail.skip_above = self.top.skip_above = value
 
     @property
     def connections(self) -> set[ServerConnection]:
         """Every live subscriber (a new set: for reading, not for the hot path)."""
-        return self.lean.connections | self.detail.connections
+        return self.lean.connections | self.detail.connections | self.top.connections
 
     @property
     def count(self) -> int:
         """How many subscribers are live."""
-        return len(self.lean.connections) + len(self.detail.connections)
+        return sum(len(group.connections) for group in (self.lean, self.detail, self.top))
 
     @property
     def clients(self) -> int:
@@ -93,12 +100,12 @@ class SampleSocket(Endpoint):
     @property
     def skipped(self) -> int:
         """Samples not written to a client whose buffer was full."""
-        return self.lean.skipped + self.detail.skipped
+        return self.lean.skipped + self.detail.skipped + self.top.skipped
 
     @property
     def ignored(self) -> int:
         """Messages clients sent, which the server does not expect."""
-        return self.lean.ignored + self.detail.ignored
+        return self.lean.ignored + self.detail.ignored + self.top.ignored
 
     def status(self) -> dict[str, int]:
         """``clients``, ``skipped`` and ``dropped`` (connections cut off for not reading)."""
@@ -111,6 +118,11 @@ class SampleSocket(Endpoint):
     def _broadcast(self, encoded: EncodedSample) -> None:
         self.lean.send(encoded.lean)
         self.detail.send(encoded.detail)
+        self.top.send(encoded.top or encoded.lean)  # no table: a reading that failed
+
+    def refuse(self, request: Request) -> Response | None:
+        """A 400 for a ``top`` that is not 0 to 25, or asked with ``detail=1``."""
+        return top_refusal(request)
 
     def _lean_after(self, seq: int) -> list[tuple[int, str]]:
         return [(kept.seq, kept.lean) for kept in self.hub.history_after(seq)]
@@ -118,16 +130,25 @@ class SampleSocket(Endpoint):
     def _detail_after(self, seq: int) -> list[tuple[int, str]]:
         return [(kept.seq, kept.detail) for kept in self.hub.history_after(seq)]
 
+    def _top_after(self, seq: int) -> list[tuple[int, str]]:
+        return [(kept.seq, kept.top or kept.lean) for kept in self.hub.history_after(seq)]
+
     async def handler(self, connection: ServerConnection) -> None:
         """websockets connection handler for the sample stream."""
         request = connection.request
         query = parse_qs(urlsplit(request.path).query) if request is not None else {}
-        detail = query.get("detail", ["0"])[-1] not in ("", "0", "false")
+        top = asked_top(query)  # checked before the handshake (refuse)
         self.hub.acquire()
+        if top:
+            self.hub.acquire_top(top)
         try:
-            if detail:
+            if top:
+                await self.top.serve(connection, self._top_after)
+            elif wants_detail(query):
                 await self.detail.serve(connection, self._detail_after)
             else:
                 await self.lean.serve(connection, self._lean_after)
         finally:
+            if top:
+                self.hub.release_top(top)
             self.hub.release()

@@ -62,6 +62,7 @@ from .table import (
     render_table_rows,
     table_row,
 )
+from .top_table import check_top, render_top, top_url
 from .window import SampleWindow
 from .window_export import windows_dataframe, windows_image, windows_picture
 
@@ -95,12 +96,17 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     a line in the memory chart (% of this machine's memory), and a headline figure (also in
     cores, with RSS and swap); with several hosts, the headline figure only. A
     :class:`~iostat_widget.sources.process_cost.CostMeter` given instead is measured with.
+    ``top`` (0 to 25, default 0: off) asks the (first) server for its ``top`` busiest processes
+    with each sample (``?top=N``: the server reads its processes only while someone asks) and
+    shows them under the charts: pid, name, user, CPU in % of one core, RSS
+    (:mod:`.top_table`).
 
     Raises:
         ValueError: ``url`` and ``urls`` both given, an empty ``urls``, a URL that is not
-            ws:// or wss://, an unknown chart, ``window`` below 1, or an ``interval`` that is
-            not a positive number. Nothing is raised once it runs: a server that cannot be
-            reached, a bad message or a failed update shows in the status line instead.
+            ws:// or wss://, an unknown chart, ``window`` below 1, an ``interval`` that is
+            not a positive number, or a ``top`` that is not 0 to 25. Nothing is raised once it
+            runs: a server that cannot be reached, a bad message or a failed update shows in
+            the status line instead.
     """
 
     _cells: ClassVar[CellRegistry[Monitor]] = CellRegistry()
@@ -118,6 +124,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         charts: Sequence[str] = ("cpu",),
         autostart: bool = True,
         kernel: bool | CostMeter = True,
+        top: int = 0,
         **kwargs: Any,
     ) -> None:
         # First: Widget.__del__ calls close() even when __init__ fails half way.
@@ -136,6 +143,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 SampleStream(address)  # refuse a URL that is not ws:// or wss:// now
         if not (isinstance(interval, int | float) and 0 < interval < math.inf):
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
+        self.top = check_top(top)  #: the busiest processes asked for (0: none)
+        self._top_table = render_top(None, self.top) if self.top else ""
         self.url = url
         self.interval = interval
         self.rows = rows
@@ -159,7 +168,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self._headline_rows = [headline_row(n, None, host) for n, host in enumerate(self.hosts)]
         #: the headline figures' and the table's HTML, sent with the next status
         self._headline = render_headline([None] * len(self.feeds), self.hosts)
-        self._table = render_table([], show_host=len(self.feeds) > 1)
+        self._table = self._top_table + render_table([], show_host=len(self.feeds) > 1)
         self._written_rows: dict[int, tuple[Any, str]] = {}  #: id(sample): (sample, its row)
         small = self._small_height = f"calc({height} * 0.75)"
         self.charts = {
@@ -256,6 +265,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                     if runtime.server is not None:
                         feed.server_interval = runtime.server.hub.interval
                 on_state = functools.partial(self._on_state, feed)
+                if feed.number == 0:
+                    url = top_url(url, self.top)
                 feed.stream = SampleStream(url, on_state=on_state)
             return [self._consume(feed) for feed in self.feeds]
 
@@ -356,7 +367,9 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         for chart in self.charts.values():
             if chart.visible:
                 chart.update(windows, changed)
-        self._table = self._render_table()  # sent with the status, which follows
+        if self.top and 0 in changed:
+            self._top_table = render_top(newest, self.top)
+        self._table = self._top_table + self._render_table()  # sent with the status, next
         if len(self.feeds) == 1:
             self._headline = render_headline([newest], self.hosts, self.kernel_cost)
         else:  # re-render only the rows of hosts that ticked
