@@ -228,7 +228,8 @@ def test_a_failing_update_is_caught_counted_and_named(
     monkeypatch.setattr(Chart, "update", broken)
     monitor = Monitor(interval=0.05)
     try:
-        wait_for(lambda: monitor.errors >= 3)
+        # The count goes up on the loop thread, then the status that shows it is sent.
+        wait_for(lambda: monitor.errors >= 3 and monitor.text.feeds[0]["errors"] >= 3)
         [shown] = monitor.text.feeds
         assert shown["errors"] >= 3
         assert "ValueError: Dimension mismatch for trait y" in shown["error"]
