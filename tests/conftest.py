@@ -10,6 +10,7 @@ from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 
 from .browser import jupyter_lab  # noqa: F401  (a fixture of the browser tests)
+from .kernels import kernel  # noqa: F401  (a real kernel, one per test module)
 from .page_fixtures import chromium, page, servers  # noqa: F401  (fixtures of the page tests)
 
 FAST = 0.05  # seconds between samples in tests: 20 Hz keeps tests short and bounded

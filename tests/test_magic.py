@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
 from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.manager import start_new_kernel
 
 from iostat_widget.widget.magic import parse_line
 
-from .test_kernel_monitor import evaluate
+from .kernels import evaluate
 
 BUSY = """
 import time
@@ -36,16 +34,6 @@ def test_the_line_names_the_record_and_sets_the_interval() -> None:
         parse_line("1rec")
     with pytest.raises(UsageError, match="unrecognized arguments"):
         parse_line("rec --every 2")
-
-
-@pytest.fixture(scope="module")
-def kernel() -> Iterator[BlockingKernelClient]:
-    manager, client = start_new_kernel(kernel_name="python3", startup_timeout=60)
-    try:
-        yield client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
 
 
 def outputs(client: BlockingKernelClient, code: str, limit: float = 60.0) -> list[dict[str, Any]]:
