@@ -181,7 +181,7 @@ def test_no_task_left_on_the_loop_after_stop() -> None:
 def test_token_in_url_is_used_but_never_shown() -> None:
     token = "s3cret-token-value"
     with remote_monitor(Server("127.0.0.1", 0, interval=0.05, token=token)) as monitor:
-        wait_for(lambda: len(monitor.window) >= 2)
+        wait_for(lambda: len(monitor.window) >= 2 and "token=" in repr(monitor.text.feeds))
         shown = repr(monitor.text.feeds)
         assert token not in shown and "token=***" in shown
         assert token not in repr(monitor)
@@ -379,7 +379,7 @@ def test_the_kernels_own_cost_is_a_line_and_a_headline_figure() -> None:
     meter = CostMeter(reader, clock=lambda: next(clock), cpus=4, memory=1e9)
     monitor = Monitor(interval=0.05, charts=("cpu", "mem"), kernel=meter)
     try:
-        wait_for(lambda: len(monitor.window) >= 5)
+        wait_for(lambda: len(monitor.window) >= 5 and "this kernel" in monitor.headline)
         cpu = np.asarray(monitor.lines.y, dtype=float)
         mem = np.asarray(monitor.charts["mem"].marks[0].y, dtype=float)
         assert cpu.shape[0] == 3 and mem.shape[0] == 2

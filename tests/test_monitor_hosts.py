@@ -60,13 +60,19 @@ def test_three_hosts_in_one_view_and_one_going_away(
     urls = [url for _, url in servers]
     monitor = Monitor(urls=urls, rows=9, charts=("cpu", "net"))
     try:
-        wait_for(lambda: all(len(feed.window) >= 5 for feed in monitor.feeds))
-        cpu = monitor.charts["cpu"]
+        cpu, net = monitor.charts["cpu"], monitor.charts["net"]
+        # what is read below is drawn on the loop after the samples arrive: wait for the drawing
+        wait_for(
+            lambda: all(len(np.asarray(m.y)) >= 5 for m in [*cpu.marks, *net.marks])
+            and all(len(feed.window) >= 5 for feed in monitor.feeds)
+            and monitor.headline.count("<tr>") == 1 + 3
+            and [feed["state"] for feed in monitor.text.feeds] == ["live"] * 3
+        )
         assert len(cpu.marks) == 3  # one line per host
         for mark in cpu.marks:
             y = np.asarray(mark.y, dtype=float)
             assert y.ndim == 1 and len(y) >= 5 and np.all((y >= 0) & (y <= 100.5))
-        assert all(len(np.asarray(mark.y)) >= 5 for mark in monitor.charts["net"].marks)
+        assert all(len(np.asarray(mark.y)) >= 5 for mark in net.marks)
         assert all(len(np.asarray(m.y)) == 0 for m in monitor.charts["disk"].marks)  # hidden
         assert monitor.headline.count("<tr>") == 1 + 3  # the hosts' figures and colours
         assert monitor.table.count("<th>host</th>") == 1
