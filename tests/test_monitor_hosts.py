@@ -63,10 +63,12 @@ def test_three_hosts_in_one_view_and_one_going_away(
         cpu, net = monitor.charts["cpu"], monitor.charts["net"]
         # what is read below is drawn on the loop after the samples arrive: wait for the drawing
         wait_for(
-            lambda: all(len(np.asarray(m.y)) >= 5 for m in [*cpu.marks, *net.marks])
-            and all(len(feed.window) >= 5 for feed in monitor.feeds)
-            and monitor.headline.count("<tr>") == 1 + 3
-            and [feed["state"] for feed in monitor.text.feeds] == ["live"] * 3
+            lambda: (
+                all(len(np.asarray(m.y)) >= 5 for m in [*cpu.marks, *net.marks])
+                and all(len(feed.window) >= 5 for feed in monitor.feeds)
+                and monitor.headline.count("<tr>") == 1 + 3
+                and [feed["state"] for feed in monitor.text.feeds] == ["live"] * 3
+            )
         )
         assert len(cpu.marks) == 3  # one line per host
         for mark in cpu.marks:
