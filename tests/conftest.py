@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from iostat_widget.saved_picture import DIRECTORY_ENV
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 
@@ -14,6 +16,15 @@ from .kernels import kernel  # noqa: F401  (a real kernel, one per test module)
 from .page_fixtures import chromium, page, servers  # noqa: F401  (fixtures of the page tests)
 
 FAST = 0.05  # seconds between samples in tests: 20 Hz keeps tests short and bounded
+
+
+@pytest.fixture(autouse=True)
+def pictures_apart(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Displayed monitors keep their windows in the test's directory, not the user's Jupyter
+    runtime directory (kernels and servers the test starts inherit it)."""
+    directory = tmp_path / "iostat-widget-pictures"
+    monkeypatch.setenv(DIRECTORY_ENV, str(directory))
+    return directory
 
 
 @pytest.fixture

@@ -239,6 +239,9 @@ def test_the_wheel_alone_installs_without_jupyter_and_serves(tmp_path: Path) -> 
         info = archive.read(metadata).decode()
     dist_info = metadata.rsplit("/", 1)[0]
     assert {"iostat_widget/py.typed", "iostat_widget/static/index.html"} <= files
+    # The server extension that fills a saved monitor's picture, enabled where Jupyter runs.
+    config = "etc/jupyter/jupyter_server_config.d/iostat_widget.json"
+    assert f"{dist_info.removesuffix('.dist-info')}.data/data/{config}" in files
     assert f"{dist_info}/licenses/LICENSE" in files and "License-Expression: BSD-3-Clause" in info
     assert f"\nVersion: {iostat_widget.__version__}\n" in info
     unconditional = [

@@ -4,8 +4,10 @@ beside the live widget's view (fed by real servers of synthetic samples)."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from iostat_widget import Monitor
+from iostat_widget.saved_picture import read_windows
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
 
@@ -52,3 +54,28 @@ def test_an_empty_monitor_still_has_a_picture_and_an_empty_frame() -> None:
         assert monitor.snapshot().data.startswith(b"\x89PNG")
     finally:
         monitor.close()
+
+
+def test_a_displayed_monitor_keeps_its_windows_for_the_saved_picture(
+    pictures_apart: Path,
+) -> None:
+    with serving_in_thread(synthetic_server("alpha")) as a:
+        hidden = Monitor(url=a.url)
+        monitor = Monitor(url=a.url, window=10)
+        try:
+            wait_for(lambda: len(monitor.window) >= 3)
+            bundle = monitor._repr_mimebundle_()  # displayed
+            model_id = bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+            kept = pictures_apart / f"{model_id}.json"
+            wait_for(lambda: kept.is_file())
+            monitor.stop()
+            newest = monitor.window.newest
+            assert newest is not None
+            title, [(label, samples)] = read_windows(kept)  # what the monitor stopped with
+            assert samples[-1]["seq"] == newest["seq"] and len(samples) == len(monitor.window)
+            assert title == monitor.picture_title and label == monitor.feeds[0].label
+        finally:
+            monitor.close()
+            hidden.close()
+    monitor.close()  # again, and as the garbage collector does: nothing raised
+    assert [p.name for p in pictures_apart.iterdir()] == [f"{model_id}.json"]

@@ -53,6 +53,7 @@ from .gpu_chart import GPU_SPEC, GpuChart
 from .kernel_cost import attach_cost
 from .monitor_text import MonitorText
 from .runtime import KernelRuntime
+from .saved_windows import WindowsKeeper
 from .status import FeedState, FeedStatus
 from .table import (
     headline_row,
@@ -129,6 +130,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
     ) -> None:
         # First: Widget.__del__ calls close() even when __init__ fails half way.
         self.background = BackgroundTasks("iostat-monitor")
+        #: the windows kept for the saved notebook's picture (see :mod:`.saved_windows`)
+        self.saved_windows = WindowsKeeper()
         if url is not None and urls is not None:
             raise ValueError("give url or urls, not both")
         unknown = set(charts) - {*CHARTS, GPU_SPEC.name}
@@ -283,6 +286,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         """Disconnect and end the tasks; the last monitor to stop also stops the embedded server."""
         if self.background.stop():
             self._show_status()
+        if self.saved_windows.shown:  # only then was __init__ complete
+            self.saved_windows.flush(self.picture_title, self.feeds)
 
     def close(self) -> None:
         """Stop, then close every widget this monitor is made of."""
@@ -345,6 +350,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             self.updates += 1
         except Exception as err:
             self._failed(err, changed)
+        self.saved_windows.changed(self.picture_title, self.feeds)
         self._show_status()
         self.background.move_timer(self._next_wake(time.monotonic()))
 
@@ -524,13 +530,23 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         Raises:
             ImportError: matplotlib is missing (the message names the ``record`` extra).
         """
-        return windows_image(self.feeds, f"iostat-widget Monitor ({', '.join(self.hosts)})")
+        return windows_image(self.feeds, self.picture_title)
+
+    @property
+    def picture_title(self) -> str:
+        """The title of the monitor's static pictures: which hosts."""
+        return f"iostat-widget Monitor ({', '.join(self.hosts)})"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget's bundle plus an ``image/png`` of the windows as they are now: front ends
         with the widget manager show the live widget (its type ranks first), a saved notebook
-        elsewhere (GitHub, nbviewer, PDF) shows the picture instead of "Loading widget…"."""
+        elsewhere (GitHub, nbviewer, PDF) shows the picture instead of "Loading widget…".
+
+        When Jupyter saves the notebook, this package's server extension replaces the picture
+        by one of the windows as they were at most two seconds before the save (see
+        :mod:`iostat_widget.saved_picture`), where the kernel and the server share a machine."""
         bundle = super()._repr_mimebundle_(**kwargs)
+        self.saved_windows.show(self.model_id)
         if isinstance(bundle, dict):
             title = f"iostat-widget Monitor at display time ({', '.join(self.hosts)})"
             bundle |= windows_picture(self.feeds, title)
