@@ -100,6 +100,8 @@ _MACHINE: Final[dict[str, Callable[[Sample], float]]] = {
 def _rate_axis(axes: Any) -> None:
     ticker = require("matplotlib.ticker", "the static chart")
     axes.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{format_bytes(v)}/s"))
+    # Whole bytes: an idle interface's axis reads 0 and 1 B/s, not "0 B/s, 0 B/s, 1 B/s".
+    axes.yaxis.set_major_locator(ticker.MaxNLocator(nbins="auto", integer=True))
     _headroom(axes)
 
 
