@@ -47,23 +47,15 @@ from ..redaction import without_token
 from ..sources.process_cost import CostMeter, ProcessCost
 from .background import BackgroundTasks, Work
 from .cells import CellRegistry, current_cell
-from .charts import CHARTS, Chart, ChartSpec
+from .chart_panel import ChartPanel, check_charts
 from .feed import Feed
-from .gpu_chart import GPU_SPEC, GpuChart
 from .kernel_cost import attach_cost
 from .monitor_text import MonitorText
 from .runtime import KernelRuntime
 from .saved_windows import WindowsKeeper
 from .status import FeedState, FeedStatus
-from .table import (
-    headline_row,
-    render_headline,
-    render_headline_rows,
-    render_table,
-    render_table_rows,
-    table_row,
-)
-from .top_table import check_top, render_top, top_url
+from .text_figures import TextFigures
+from .top_table import check_top, top_url
 from .window import SampleWindow
 from .window_export import windows_dataframe, windows_image, windows_picture
 
@@ -134,10 +126,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self.saved_windows = WindowsKeeper()
         if url is not None and urls is not None:
             raise ValueError("give url or urls, not both")
-        unknown = set(charts) - {*CHARTS, GPU_SPEC.name}
-        if unknown:
-            known = sorted({*CHARTS, GPU_SPEC.name})
-            raise ValueError(f"unknown charts {sorted(unknown)}; choose from {known}")
+        shown = check_charts(charts)
         addresses: list[str | None] = list(urls) if urls is not None else [url]
         if not addresses:
             raise ValueError("urls is empty")
@@ -147,11 +136,9 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         if not (isinstance(interval, int | float) and 0 < interval < math.inf):
             raise ValueError(f"interval must be a positive number of seconds, got {interval!r}")
         self.top = check_top(top)  #: the busiest processes asked for (0: none)
-        self._top_table = render_top(None, self.top) if self.top else ""
         self.url = url
         self.interval = interval
         self.rows = rows
-        self._asked = frozenset(charts)  #: the charts to show, the GPU chart once offered
         self.feeds = [
             Feed(address, window, number, interval) for number, address in enumerate(addresses)
         ]
@@ -168,42 +155,24 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             self.kernel_meter = CostMeter()
         self.kernel_cost: ProcessCost | None = None  #: the newest measured
         self.hosts = [without_token(a) if a else "this machine" for a in addresses]
-        self._headline_rows = [headline_row(n, None, host) for n, host in enumerate(self.hosts)]
         #: the headline figures' and the table's HTML, sent with the next status
-        self._headline = render_headline([None] * len(self.feeds), self.hosts)
-        self._table = self._top_table + render_table([], show_host=len(self.feeds) > 1)
-        self._written_rows: dict[int, tuple[Any, str]] = {}  #: id(sample): (sample, its row)
-        small = self._small_height = f"calc({height} * 0.75)"
-        self.charts = {
-            name: Chart(
-                spec,
-                self.hosts,
-                height if name == "cpu" else small,
-                size=window,
-                interval=interval,
-                time_ticks=5 if name == "cpu" else 4,  # the others may share a row: narrower
-                kernel=self.kernel_meter is not None,
-                cpus=self.kernel_meter.cpus if self.kernel_meter is not None else 1,
-            )
-            for name, spec in CHARTS.items()
-        }
-        self.toggles = {}
-        for name, chart in self.charts.items():
-            chart.show(name in charts)
-            self.toggles[name] = self._toggle(chart.spec, name in charts)
+        self.figures = TextFigures(self.hosts, rows, self.top)
+        self.panel = ChartPanel(
+            self.hosts,
+            shown,
+            height=height,
+            window=window,
+            interval=interval,
+            kernel=self.kernel_meter is not None,
+            cpus=self.kernel_meter.cpus if self.kernel_meter is not None else 1,
+            on_toggle=self._on_toggle,
+        )
+        self.charts = self.panel.charts  #: by name (``gpu`` once offered)
+        self.toggles = self.panel.toggles  #: the buttons that show or hide them, by name
+        self.buttons, self.chart_area = self.panel.buttons, self.panel.chart_area
         self.text = MonitorText(layout=widgets.Layout(margin="0 2px"))
-        self.buttons = widgets.HBox(
-            list(self.toggles.values()), layout=widgets.Layout(flex_flow="row wrap")
-        )
-        self.chart_area = widgets.GridBox(
-            layout=widgets.Layout(
-                grid_template_columns="repeat(auto-fit, minmax(min(100%, 340px), 1fr))",
-                grid_gap="8px 16px",
-                margin="4px 0",
-            )
-        )
         kwargs.setdefault("layout", widgets.Layout(min_width="0"))
-        super().__init__(children=self._arrange(), **kwargs)
+        super().__init__(children=self.panel.arrange(self.text), **kwargs)
         self._show_status()
         Monitor._instances.add(self)
         if autostart:
@@ -295,13 +264,9 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         Monitor._cells.forget(self)
         Monitor._instances.discard(self)
         parts = self.__dict__  # all there, unless __init__ failed half way
-        for chart in parts.get("charts", {}).values():
-            chart.close()
-        for widget in parts.get("toggles", {}).values():
-            widget.close()
-        for name in ("buttons", "text", "chart_area"):
-            if (widget := parts.get(name)) is not None:
-                widget.close()
+        for name in ("panel", "text"):
+            if (part := parts.get(name)) is not None:
+                part.close()
         super().close()
 
     @classmethod
@@ -356,10 +321,9 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
 
     def _draw(self, changed: Collection[int]) -> None:
         windows = [feed.window for feed in self.feeds]
-        if GPU_SPEC.name not in self.charts and any(
-            "gpu" in (windows[n].newest or {}) for n in changed
-        ):
-            self._offer_gpu()  # the first sample carrying GPUs
+        if not self.panel.has_gpu and any("gpu" in (windows[n].newest or {}) for n in changed):
+            self.panel.offer_gpu()  # the first sample carrying GPUs
+            self.children = self.panel.arrange(self.text)
         newest = self.window.newest
         if len(self.feeds) == 1 and newest is not None:  # say whose numbers these are
             self.charts["cpu"].set_scope(newest.get("scope", "host"))
@@ -370,19 +334,8 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             self.kernel_cost = self.kernel_meter.measure(soon=first) or self.kernel_cost
             if self.kernel_cost is not None:
                 attach_cost(newest, self.kernel_cost)  # drawn at the sample's time, gaps and all
-        for chart in self.charts.values():
-            if chart.visible:
-                chart.update(windows, changed)
-        if self.top and 0 in changed:
-            self._top_table = render_top(newest, self.top)
-        self._table = self._top_table + self._render_table()  # sent with the status, next
-        if len(self.feeds) == 1:
-            self._headline = render_headline([newest], self.hosts, self.kernel_cost)
-        else:  # re-render only the rows of hosts that ticked
-            for number in changed:
-                host = self.hosts[number]
-                self._headline_rows[number] = headline_row(number, windows[number].newest, host)
-            self._headline = render_headline_rows(self._headline_rows, self.kernel_cost)
+        self.panel.update(windows, changed)
+        self.figures.update(windows, changed, self.kernel_cost)  # sent with the status, next
 
     def _failed(self, err: Exception, feeds: Collection[int]) -> None:
         """Count a failed update against ``feeds`` (all when empty) and keep its message."""
@@ -393,23 +346,6 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
                 feed.errors += 1
                 feed.update_error = message
         log.debug("iostat-widget Monitor: an update failed", exc_info=err)
-
-    def _table_rows(self) -> list[Any]:
-        if len(self.feeds) == 1:
-            return list(self.window.rows(self.rows))
-        rows = [sample for feed in self.feeds for sample in feed.window.rows(self.rows)]
-        return sorted(rows, key=lambda sample: sample["t"], reverse=True)[: self.rows]
-
-    def _render_table(self) -> str:
-        """The table, each row written once: a new sample adds one row, the rest are kept."""
-        several = len(self.feeds) > 1
-        written: dict[int, tuple[Any, str]] = {}
-        for sample in self._table_rows():
-            # The cache holds the sample too, so no other sample can have its id meanwhile.
-            kept = self._written_rows.get(id(sample))
-            written[id(sample)] = kept or (sample, table_row(sample, show_host=several))
-        self._written_rows = written
-        return render_table_rows([row for _, row in written.values()], several)
 
     # -- status -------------------------------------------------------------------------------
     def _show_status(self) -> None:
@@ -422,7 +358,7 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
             feeds = self.feed_status()
             self._shown_states = [feed["state"] for feed in feeds]
             self._status_sent = time.monotonic()
-            self.text.show(feeds, self._headline, self._table)
+            self.text.show(feeds, self.figures.headline, self.figures.table)
         except Exception as err:
             self._failed(err, ())
 
@@ -459,58 +395,16 @@ class Monitor(widgets.VBox):  # type: ignore[misc]
         self._show_status()
 
     # -- charts shown -------------------------------------------------------------------------
-    def _on_toggle(self, change: dict[str, Any]) -> None:
+    def _on_toggle(self) -> None:
         self.background.on_loop(self._apply_toggles)  # charts are touched only from the loop
 
     def _apply_toggles(self) -> None:
         try:
-            for name, toggle in self.toggles.items():
-                chart = self.charts[name]
-                if toggle.value != chart.visible:
-                    chart.show(toggle.value)
-                    if toggle.value:  # catch up at once instead of waiting for the next sample
-                        chart.update([feed.window for feed in self.feeds])
-            self.children = self._arrange()
+            self.panel.apply_toggles([feed.window for feed in self.feeds])
+            self.children = self.panel.arrange(self.text)
         except Exception as err:
             self._failed(err, ())
             self._show_status()
-
-    def _toggle(self, spec: ChartSpec, value: bool) -> Any:
-        """The button that shows or hides the chart of ``spec`` (on: ``value``)."""
-        toggle = widgets.ToggleButton(
-            value=value,
-            description=spec.button,
-            tooltip=f"show or hide the {spec.title} chart",
-            layout=widgets.Layout(width="auto"),
-        )
-        toggle.observe(self._on_toggle, names="value")
-        return toggle
-
-    def _offer_gpu(self) -> None:
-        """Add the GPU chart (shown if asked for) and its button, last (on the loop)."""
-        chart = GpuChart(
-            self.hosts,
-            self._small_height,
-            size=self.window.size,
-            interval=self.interval,
-            time_ticks=4,
-        )
-        chart.show(GPU_SPEC.name in self._asked)
-        self.charts[GPU_SPEC.name] = chart
-        self.toggles[GPU_SPEC.name] = self._toggle(GPU_SPEC, chart.visible)
-        self.buttons.children = list(self.toggles.values())
-        self.children = self._arrange()
-
-    def _arrange(self) -> list[Any]:
-        """Put the shown charts on the page; the monitor's children, top to bottom. CPU, the main
-        chart, has the full width; the others share rows as the width allows (the chart area)."""
-        cpu = self.charts["cpu"]
-        shown = [c.box for c in self.charts.values() if c.visible and c is not cpu]
-        if list(self.chart_area.children) != shown:
-            self.chart_area.children = shown
-        main = [cpu.box] if cpu.visible else []
-        # The text widget also shows the table, after everything else (see monitor_text).
-        return [self.text, self.buttons, *main, self.chart_area]
 
     # -- what stays: a DataFrame of the windows, a picture beside the live widget ------------
     def to_dataframe(self) -> Any:
