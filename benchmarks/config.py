@@ -19,7 +19,8 @@ class Config:
     # 1. fan-out
     fanout_clients: tuple[int, ...]
     fanout_processes: int
-    fanout_seconds: float  # measured per server and N, split over the rounds
+    fanout_rates: tuple[float, ...]  # samples per second at each N (both servers)
+    fanout_ticks: int  # samples measured per server and N, split over the rounds
     fanout_rounds: int  # alternating baseline/product runs per N
     fanout_settle: float
     fanout_concurrency: int  # handshakes in flight per client process
@@ -52,8 +53,11 @@ class Config:
             quick=False,
             fanout_clients=(1_000, 5_000, 10_000),
             fanout_processes=4,
-            fanout_seconds=40.0,  # 2 windows of 20 s: one keepalive ping per viewer in each
-            fanout_rounds=2,
+            # About 4,000 to 10,000 deliveries a second: what 2 cores fan out without queueing
+            # for long, and 200 ticks per server per N in 50 to 200 s.
+            fanout_rates=(4.0, 2.0, 1.0),
+            fanout_ticks=200,
+            fanout_rounds=4,
             fanout_settle=3.0,
             fanout_concurrency=16,
             collector_viewers=(1, 100),
@@ -81,8 +85,9 @@ class Config:
             quick=True,
             fanout_clients=(100,),
             fanout_processes=2,
-            fanout_seconds=2.0,
-            fanout_rounds=1,
+            fanout_rates=(5.0,),
+            fanout_ticks=10,
+            fanout_rounds=2,
             fanout_settle=1.0,
             fanout_concurrency=16,
             collector_viewers=(1, 100),

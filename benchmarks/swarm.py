@@ -2,8 +2,8 @@
 
 Each connection records (seq, sample time, receive time) for every message. The driver tells the
 swarm, on stdin, which window of sample times was measured; the swarm answers on stdout with the
-latencies, which samples each connection got in that window, and any gap in its numbering over
-its whole life, so a lost sample shows up even outside the window.
+latencies grouped by sample (tick), which samples each connection got in that window, and any gap
+in its numbering over its whole life, so a lost sample shows up even outside the window.
 
 Protocol (one JSON object per line on stdout): ``{"event": "ready", ...}`` once every connection
 is open or has failed; then, after reading ``T0 T1`` from stdin, ``{"event": "result", ...}``.
@@ -110,7 +110,7 @@ def _emit(obj: dict[str, Any]) -> None:
 def _result(viewers: list[Viewer], t0: float, t1: float) -> dict[str, Any]:
     union: set[int] = set()
     counts: list[int] = []
-    latencies: list[float] = []
+    ticks: dict[int, list[float]] = {}  # per sample (tick): every delivery's latency
     spread: dict[int, tuple[float, float]] = {}  # per sample: first and last delivery
     duplicates = 0
     for viewer in viewers:
@@ -123,7 +123,8 @@ def _result(viewers: list[Viewer], t0: float, t1: float) -> dict[str, Any]:
         union.update(seqs)
         counts.append(len(set(seqs)))
         duplicates += len(seqs) - len(set(seqs))
-        latencies.extend(lat)
+        for seq, ms in zip(seqs, lat, strict=True):
+            ticks.setdefault(seq, []).append(ms)
     return {
         "event": "result",
         "connected": sum(1 for v in viewers if v.opened.result()),
@@ -135,7 +136,7 @@ def _result(viewers: list[Viewer], t0: float, t1: float) -> dict[str, Any]:
         "duplicates": duplicates,
         "gaps": sum(v.gaps() for v in viewers),
         "messages": sum(len(v.seqs) for v in viewers),
-        "latencies_ms": latencies,
+        "ticks": sorted(ticks.items()),
         "spread": sorted((seq, first, last) for seq, (first, last) in spread.items()),
     }
 

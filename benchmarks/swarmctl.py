@@ -38,6 +38,8 @@ class SwarmReport:
     ramp_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
+    #: per sample (tick): every viewer's latency, ms (the unit of the bootstrap)
+    ticks_ms: dict[int, list[float]] = field(default_factory=dict)
     #: per sample: its first and last delivery (ms), to tell server delay from queueing
     spread_ms: dict[int, tuple[float, float]] = field(default_factory=dict)
 
@@ -129,7 +131,9 @@ class Swarm(Closing):
             report.duplicates += int(obj["duplicates"])
             report.messages += int(obj["messages"])
             report.errors.extend(obj["errors"])
-            report.latencies_ms.extend(obj["latencies_ms"])
+            for seq, latencies in obj["ticks"]:
+                report.ticks_ms.setdefault(seq, []).extend(latencies)
+                report.latencies_ms.extend(latencies)
             for seq, first, last in obj["spread"]:
                 was = report.spread_ms.get(seq, (first, last))
                 report.spread_ms[seq] = (min(was[0], first), max(was[1], last))
