@@ -10,6 +10,7 @@ from iostat_widget.widget.formats import DASH
 from iostat_widget.widget.table import (
     headline_row,
     render_headline,
+    render_headline_rows,
     render_table,
 )
 
@@ -104,3 +105,22 @@ def test_gpu_headline_is_the_mean_over_the_devices_that_report_it() -> None:
     assert re.search(r"GPU.*37\.5 %.*mem 41\.7 % · mean of 3 GPUs", html)
     sample["gpu"] = [{"index": 0, "mem_used_pct": 20.0}]
     assert re.search(rf"GPU.*{DASH}.*mem 20\.0 % · 1 GPU<", render_headline([sample], ["x"]))
+
+
+def test_several_hosts_show_a_gpu_column_while_some_host_has_gpus() -> None:
+    plain = synthetic_sample(1, 1_800_000_000.0, host="db-7")
+    gpus = synthetic_sample(1, 1_800_000_000.0, host="train-1")
+    gpus["gpu"] = [
+        {"index": 0, "util_pct": 90.0, "mem_used_pct": 40.0},
+        {"index": 1, "util_pct": 70.0, "mem_used_pct": 60.0},
+    ]
+    without = render_headline([plain, None], ["a", "b"])
+    assert 'class="iostat-hosts no-gpu"' in without  # the column is there, hidden
+    rows = [headline_row(0, plain, "a"), headline_row(1, gpus, "b")]
+    with_gpus = render_headline_rows(rows)
+    assert 'class="iostat-hosts"' in with_gpus and "GPU busy" in with_gpus
+    assert re.search(
+        r'<td class="gpu">80\.0 % <span class="s">mem 50\.0 %</span></td></tr>$', rows[1]
+    )
+    assert rows[0].endswith(f'<td class="gpu none">{DASH}</td></tr>')  # db-7 has none
+    assert with_gpus.count("<td") == 2 * 6

@@ -130,7 +130,19 @@ def headline_row(number: int, sample: Sample | None, host: str) -> str:
             format_rate(sample["net"]["rx_bps"] + sample["net"]["tx_bps"]),
             f"{format_percent(sample['mem']['used_pct'])} %",
         ]
-    return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+    row = "".join(f"<td>{cell}</td>" for cell in cells)
+    return f"<tr>{row}{_gpu_cell(sample.get('gpu') if sample is not None else None)}</tr>"
+
+
+def _gpu_cell(gpus: Sequence[GpuFigures] | None) -> str:
+    """A host's GPU cell: mean utilization and memory used over its GPUs (as the one-host
+    figure), or a dash, marked ``none``, for a host without any."""
+    if not gpus:
+        return f'<td class="gpu none">{DASH}</td>'
+    util, mem = _gpu_means(gpus)
+    value = f"{format_percent(util)} %" if util is not None else DASH
+    memory = f"{format_percent(mem)} %" if mem is not None else DASH
+    return f'<td class="gpu">{value} <span class="s">mem {memory}</span></td>'
 
 
 def render_headline_rows(rows: Sequence[str], kernel: ProcessCost | None = None) -> str:
@@ -140,7 +152,10 @@ def render_headline_rows(rows: Sequence[str], kernel: ProcessCost | None = None)
         f"<th>{name}</th>"
         for name in ("host", "CPU busy", "disk read+write", "net rx+tx", "mem used")
     )
-    table = f'<table class="iostat-hosts"><tr>{head}</tr>{"".join(rows)}</table>'
+    # The GPU column shows only while some host reports GPUs (the CSS hides it otherwise).
+    gpus = "" if any('<td class="gpu">' in row for row in rows) else " no-gpu"
+    head += '<th class="gpu">GPU busy</th>'
+    table = f'<table class="iostat-hosts{gpus}"><tr>{head}</tr>{"".join(rows)}</table>'
     figure = kernel_figure(kernel) if kernel is not None else ""
     return f'<div class="iostat-figures">{table}{figure}</div>'
 
@@ -182,6 +197,13 @@ def _mean(values: Sequence[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def _gpu_means(gpus: Sequence[GpuFigures]) -> tuple[float | None, float | None]:
+    """Mean utilization and mean memory used, % , over the GPUs that report each."""
+    util = _mean([gpu["util_pct"] for gpu in gpus if "util_pct" in gpu])
+    mem = _mean([gpu["mem_used_pct"] for gpu in gpus if "mem_used_pct" in gpu])
+    return util, mem
+
+
 def _gpu_figure(gpus: Sequence[GpuFigures] | None) -> list[str]:
     """The GPUs' headline figure, when the sample carries any: the mean utilization over the
     devices that report it (a GPU in MIG mode does not) and, under it, the mean memory used, each
@@ -189,8 +211,7 @@ def _gpu_figure(gpus: Sequence[GpuFigures] | None) -> list[str]:
     shows each device."""
     if not gpus:
         return []
-    util = _mean([gpu["util_pct"] for gpu in gpus if "util_pct" in gpu])
-    mem = _mean([gpu["mem_used_pct"] for gpu in gpus if "mem_used_pct" in gpu])
+    util, mem = _gpu_means(gpus)
     count = f"mean of {len(gpus)} GPUs" if len(gpus) > 1 else "1 GPU"
     value = f"{format_percent(util)} %" if util is not None else DASH
     memory = f"{format_percent(mem)} %" if mem is not None else DASH
