@@ -214,3 +214,13 @@ def test_the_directory_is_configurable_else_in_jupyters_runtime_directory(
     monkeypatch.delenv(DIRECTORY_ENV)
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     assert picture_directory() == tmp_path / "runtime" / "iostat-widget-pictures"
+
+
+def test_without_jupyter_there_is_no_directory_and_nothing_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.delenv(DIRECTORY_ENV)
+    monkeypatch.setitem(sys.modules, "jupyter_core.paths", None)  # as if not installed
+    assert picture_directory() is None
