@@ -110,7 +110,9 @@ def _date_code(date: object, t_ms: int) -> int | object:
     except ValueError:
         return date
     ms = (moment - _EPOCH) // dt.timedelta(milliseconds=1)
-    return t_ms - ms if _date_text(ms) == date and abs(t_ms - ms) <= MAX_DRIFT_MS else date
+    if 0 <= ms <= _MAX_MS and abs(t_ms - ms) <= MAX_DRIFT_MS and _date_text(ms) == date:
+        return t_ms - ms
+    return date
 
 
 def _split(value: Any, prefix: str, keys: list[str], values: list[Any]) -> Any:
