@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,10 @@ from iostat_widget.schema import Sample, SampleError, lean_sample, validate_samp
 from iostat_widget.sources.base import iso_date
 from iostat_widget.sources.synthetic import synthetic_sample
 
+from .helpers import run_node
+
 T0 = 1_764_130_513.25
+JS = Path(__file__).resolve().parents[1] / "js"
 
 
 def tenths(high: float) -> st.SearchStrategy[float]:
@@ -222,3 +226,55 @@ def test_hostile_messages_raise_only_the_compact_error(messages: list[str | byte
     for message in messages:
         with contextlib.suppress(CompactError):
             decoder.decode(message)
+
+
+JS_DECODE = r"""
+import { CompactDecoder, CompactError } from %s;
+const lines = [];
+process.stdin.on("data", (chunk) => lines.push(chunk));
+process.stdin.on("end", () => {
+  const out = JSON.parse(lines.join("")).map((messages) => {
+    const decoder = new CompactDecoder();
+    return messages.map((message) => {
+      try {
+        return decoder.decode(message);
+      } catch (err) {
+        return err instanceof CompactError ? "CompactError" : `${err.name}: ${err.message}`;
+      }
+    });
+  });
+  // ASCII only: the reader splits lines at U+0085 and U+2028 too
+  const escape = (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
+  console.log(JSON.stringify(out).replace(/[\u007f-\uffff]/g, escape));
+});
+"""
+
+
+def js_decode(connections: list[list[str]]) -> list[list[Any]]:
+    """What the page's decoder (js/compact.js, under Node) makes of each connection's messages:
+    a sample object, ``None`` for a schema, or the name of the error it threw."""
+    script = JS_DECODE % json.dumps((JS / "compact.js").as_uri())
+    result: list[list[Any]] = run_node(script, stdin=json.dumps(connections))
+    return result
+
+
+@given(st.lists(st.lists(lean_samples().filter(legal), min_size=1, max_size=4), max_size=40))
+@settings(max_examples=5, deadline=None)
+def test_the_page_decodes_what_the_server_encodes(runs: list[list[dict[str, Any]]]) -> None:
+    connections = [wire(samples, 1.0) for samples in runs]
+    for messages, samples, got in zip(connections, runs, js_decode(connections), strict=True):
+        assert [s for s in got if s is not None] == samples
+        assert got.count(None) == sum(isinstance(json.loads(m), dict) for m in messages)
+
+
+@given(st.lists(hostile(), min_size=1, max_size=60))
+@settings(max_examples=5, deadline=None)
+def test_the_page_rejects_junk_with_its_compact_error_only(cases: list[list[str | bytes]]) -> None:
+    connections = [
+        [GOOD_SCHEMA, *(m.decode(errors="replace") if isinstance(m, bytes) else m for m in case)]
+        for case in cases
+    ]
+    for got in js_decode(connections):
+        assert got[0] is None
+        for outcome in got[1:]:
+            assert outcome is None or outcome == "CompactError" or isinstance(outcome, dict)
