@@ -100,16 +100,25 @@ export class Connection {
   }
 
   /**
-   * Resolves to {ws, early} once a WebSocket works, or null. Working means a first message came,
-   * or it stayed open for a while: a proxy that accepts the handshake and closes at once counts
-   * as a failure, like a refused connection.
+   * Resolves to {ws, early} once a WebSocket works, or null. It offers the compact form
+   * (compact.js) first; a browser fails a handshake whose answer chooses no subprotocol (an
+   * older server), so an offer refused at once is tried again without it, for JSON.
    */
-  openSocket() {
+  async openSocket() {
+    const socket = await this.attemptSocket([COMPACT_PROTOCOL]);
+    return socket || this.timedOut ? socket : this.attemptSocket([]);
+  }
+
+  /**
+   * Resolves to {ws, early} once a WebSocket offering `protocols` works, or null. Working means
+   * a first message came, or it stayed open for a while: a proxy that accepts the handshake and
+   * closes at once counts as a failure, like a refused connection.
+   */
+  attemptSocket(protocols) {
     return new Promise((resolve) => {
       let ws;
       try {
-        // The compact form (compact.js) where the server has it; an older one chooses none.
-        ws = new WebSocket(this.urls.ws, [COMPACT_PROTOCOL]);
+        ws = new WebSocket(this.urls.ws, protocols);
       } catch {
         this.timedOut = false;
         resolve(null);
