@@ -64,7 +64,9 @@ class Server(Service):
     ``max_clients`` caps viewers (WebSocket and long-poll clients; more get 503).
 
     Connections: ``max_size`` is the largest message (bytes) a client may send,
-    ``ping_interval`` the keepalive period in seconds (``None``: none).
+    ``ping_interval`` the keepalive period in seconds (``None``: none); ``compact`` whether the
+    stream's compact form is offered (subprotocol ``iostat.compact.v1``, see
+    :mod:`~iostat_widget.compact`; off, every viewer gets JSON objects as before).
 
     Also served: ``page_root`` is the folder of the browser page (default: the packaged one);
     ``line_source`` (a :class:`~iostat_widget.sources.line_feed.LineSource`) is streamed at
@@ -102,6 +104,7 @@ class Server(Service):
         page_root: Path | None = None,
         line_source: LineSource | None = None,
         line_history: int = 20,
+        compact: bool = True,
     ) -> None:
         self.host = host
         self.requested_port = port
@@ -113,7 +116,7 @@ class Server(Service):
             top=top,
         )
         self._sampler_lifecycle = lifecycle_of(self.hub.sampler)
-        self.fanout = SampleSocket(self.hub)
+        self.fanout = SampleSocket(self.hub, compact=compact)
         self.long_poll = LongPoll(self.hub)
         self.metrics = Metrics(self.hub, self.fanout)
         self.lines = (
@@ -216,6 +219,7 @@ class Server(Service):
             self.host,
             self.requested_port,
             process_request=self.router.process_request,
+            select_subprotocol=self.router.select_subprotocol,
             compression=None,  # samples are tiny; deflate would cost CPU per client per sample
             max_size=self._max_size,
             ping_interval=self._ping_interval,

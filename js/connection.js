@@ -5,6 +5,7 @@
 // from its own origin only.
 
 import { pageToken } from "./access.js";
+import { COMPACT_PROTOCOL, CompactDecoder } from "./compact.js";
 
 export const WEBSOCKET = "WebSocket";
 export const LONG_POLLING = "long polling";
@@ -99,15 +100,25 @@ export class Connection {
   }
 
   /**
-   * Resolves to {ws, early} once a WebSocket works, or null. Working means a first message came,
-   * or it stayed open for a while: a proxy that accepts the handshake and closes at once counts
-   * as a failure, like a refused connection.
+   * Resolves to {ws, early} once a WebSocket works, or null. It offers the compact form
+   * (compact.js) first; a browser fails a handshake whose answer chooses no subprotocol (an
+   * older server), so an offer refused at once is tried again without it, for JSON.
    */
-  openSocket() {
+  async openSocket() {
+    const socket = await this.attemptSocket([COMPACT_PROTOCOL]);
+    return socket || this.timedOut ? socket : this.attemptSocket([]);
+  }
+
+  /**
+   * Resolves to {ws, early} once a WebSocket offering `protocols` works, or null. Working means
+   * a first message came, or it stayed open for a while: a proxy that accepts the handshake and
+   * closes at once counts as a failure, like a refused connection.
+   */
+  attemptSocket(protocols) {
     return new Promise((resolve) => {
       let ws;
       try {
-        ws = new WebSocket(this.urls.ws);
+        ws = new WebSocket(this.urls.ws, protocols);
       } catch {
         this.timedOut = false;
         resolve(null);
@@ -139,18 +150,28 @@ export class Connection {
     });
   }
 
-  /** Feeds a working socket's messages to the page; resolves when it closes. */
+  /**
+   * Feeds a working socket's messages to the page; resolves when it closes. They are JSON
+   * objects, or the compact form when the server chose iostat.compact.v1 (its schema messages
+   * carry no sample and are not passed on).
+   */
   streamSocket({ ws, early }) {
     return new Promise((resolve) => {
+      const compact = ws.protocol === COMPACT_PROTOCOL ? new CompactDecoder() : null;
       const receive = (data) => {
-        let obj;
+        let list;
         try {
-          obj = JSON.parse(data);
+          if (compact === null) {
+            list = [JSON.parse(data)];
+          } else {
+            const sample = compact.decode(data);
+            list = sample === null ? [] : [sample];
+          }
         } catch {
-          obj = null; // counted as invalid by the window
+          list = [null]; // counted as invalid by the window
         }
         this.backoff = BACKOFF_MIN_MS;
-        this.onMessages([obj]);
+        if (list.length) this.onMessages(list);
       };
       this.everLive = true;
       this.report({ transport: WEBSOCKET, state: "live", fallback: false, refusal: null });

@@ -42,6 +42,7 @@ class ServerThread:
         interval: float = INTERVAL,
         token: str | None = None,
         allow_origins: Sequence[str] = (),
+        compact: bool = True,
     ) -> Server:
         sampler = sampler if sampler is not None else SyntheticSampler(interval=interval)
         server = Server(
@@ -52,6 +53,7 @@ class ServerThread:
             linger=0.5,
             token=token,
             allow_origins=allow_origins,
+            compact=compact,
         )
         self.loop_thread.run(server.start(), 5)
         self.running.append(server)

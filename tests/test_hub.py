@@ -158,3 +158,19 @@ async def test_no_reading_skips_the_tick_quietly(caplog: pytest.LogCaptureFixtur
     assert hub.no_reading >= 4 and hub.errors == 0
     assert [f.seq for f in seen] == list(range(len(seen)))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_json_texts_are_encoded_on_first_use_once_and_compact_every_tick() -> None:
+    hub = Hub(SyntheticSampler(), interval=0.01, history=5)
+    seen: list[EncodedSample] = []
+    hub.add_listener(seen.append)
+    hub.acquire()
+    await wait_until(lambda: len(seen) >= 3)
+    await hub.aclose()
+    first = seen[0]
+    assert all(f.formats == ("compact",) for f in seen)  # nobody read JSON: none encoded
+    assert all(f.schema is first.schema for f in seen)  # one schema while nothing changes
+    assert json.loads(first.compact)[0] == 0 and json.loads(seen[1].compact)[0] == 1
+    detail = first.detail
+    assert first.formats == ("compact", "detail") and first.detail is detail  # kept, not redone
+    assert json.loads(first.lean)["seq"] == 0 and first.formats == ("compact", "lean", "detail")

@@ -30,6 +30,7 @@ from tornado.httputil import HTTPServerRequest
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Subprotocol
 
 from .browser import watch_page
 from .page_fixtures import WAIT_MS, ServerThread
@@ -169,9 +170,13 @@ class ForwardSocket(websocket.WebSocketHandler):
         origin = self.request.headers.get("Origin")
         headers = {"Origin": origin} if origin else {}
         target = f"ws://{self.proxy.target}{self.request.uri}"
+        offered = self.request.headers.get("Sec-WebSocket-Protocol", "")
+        subprotocols = [Subprotocol(p.strip()) for p in offered.split(",") if p.strip()] or None
         status = 101
         try:
-            self.upstream = await ws_connect(target, additional_headers=headers, open_timeout=5)
+            self.upstream = await ws_connect(
+                target, additional_headers=headers, open_timeout=5, subprotocols=subprotocols
+            )
         except InvalidStatus as error:
             status = error.response.status_code
         except (OSError, TimeoutError):
@@ -182,6 +187,10 @@ class ForwardSocket(websocket.WebSocketHandler):
             self.finish()
             return
         await super().get(*args, **kwargs)
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        """What the server behind chose (passed through, as a proxy passes headers)."""
+        return self.upstream.subprotocol if self.upstream is not None else None
 
     def open(self, *args: str, **kwargs: str) -> None:
         self.proxy._sockets.add(self)

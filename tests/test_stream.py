@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 import pytest
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as ws_serve
+from websockets.typing import Subprotocol
 
 from iostat_widget.clients.stream import SampleStream, StreamState, stream
-from iostat_widget.schema import Sample, encode_sample
+from iostat_widget.compact import PROTOCOL, CompactEncoder
+from iostat_widget.schema import Sample, encode_sample, lean_sample, validate_sample
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler, synthetic_sample
 
@@ -48,6 +50,41 @@ async def test_stream_yields_consecutive_valid_samples(server: Server) -> None:
     assert seqs == list(range(seqs[0], seqs[0] + 10))
     assert states == ["live", "stopped"] and source.state == "stopped"
     assert source.received == 10 and source.invalid == 0
+    assert source.subprotocol == PROTOCOL  # the compact form, by default
+
+
+async def test_stream_reads_json_from_a_server_without_the_compact_form() -> None:
+    old = Server("127.0.0.1", 0, interval=FAST, sampler=SyntheticSampler(), compact=False)
+    async with old:
+        source = stream(old.url)
+        iterator = aiter(source)
+        got = await take(iterator, 5)
+        await iterator.aclose()  # type: ignore[attr-defined]
+    seqs = [s["seq"] for s in got]
+    assert seqs == list(range(seqs[0], seqs[0] + 5)) and source.invalid == 0
+    assert source.subprotocol is None
+
+
+async def test_junk_compact_messages_are_counted_and_skipped() -> None:
+    good = [lean_sample(synthetic_sample(n, 1_800_000_000.0 + n)) for n in range(3)]
+    encoder = CompactEncoder(1.0)
+    schema, first = encoder.encode(good[0])
+    rest = [encoder.encode(sample)[1] for sample in good[1:]]
+    junk = ["not json", "[1,2,3]", '{"compact": "other"}', first]  # last: after a bad schema
+
+    async def handler(connection: ServerConnection) -> None:
+        for message in [first, schema.text, first, *junk, schema.text, *rest]:
+            await connection.send(message)
+        await connection.wait_closed()
+
+    async with ws_serve(handler, "127.0.0.1", 0, subprotocols=[Subprotocol(PROTOCOL)]) as fake:
+        port = next(iter(fake.sockets)).getsockname()[1]
+        source = stream(f"ws://127.0.0.1:{port}/")
+        iterator = aiter(source)
+        got = await take(iterator, 3)
+        await iterator.aclose()  # type: ignore[attr-defined]
+    assert got == [validate_sample(sample) for sample in good]
+    assert source.invalid == 1 + len(junk)  # the sample before any schema, and the junk
 
 
 async def test_stream_reconnects_to_a_restarted_server_without_duplicates() -> None:
@@ -145,4 +182,5 @@ def test_a_client_does_not_load_the_server_side() -> None:
     loaded = set(out.stdout.split())
     server_side = {m for m in loaded if m.split(".")[1:2] in (["hub"], ["sources"], ["transports"])}
     assert server_side == set() and "iostat_widget.server" not in loaded
-    assert len(loaded) <= 9, loaded  # the schema is three modules: schema, gpu_schema, top_schema
+    # The schema is three modules (schema, gpu_schema, top_schema), and compact its wire form.
+    assert len(loaded) <= 10, loaded

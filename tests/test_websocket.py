@@ -9,7 +9,9 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
+from iostat_widget.compact import PROTOCOL, CompactDecoder
 from iostat_widget.schema import decode_sample
 from iostat_widget.server import Server
 from iostat_widget.sources.synthetic import SyntheticSampler
@@ -148,3 +150,74 @@ async def test_lean_stream_leaves_detail_only_figures_to_the_detail_stream() -> 
     assert "read_iops" not in lean["disk"] and lean["scope"] == "host"
     assert full["cpu"]["irq"] == 0.5 and full["mem"]["avail_bytes"] == 8 * 2**30
     assert full["disk"]["write_iops"] == 1
+
+
+async def compact_messages(url: str, count: int, limit: float = 10.0) -> tuple[list[Any], Any]:
+    """The first ``count`` samples a client offering the compact form gets, decoded, and every
+    message as it came (parsed JSON: schema objects and value arrays)."""
+    decoder, samples, raw = CompactDecoder(), [], []
+    async with connect(url, subprotocols=[Subprotocol(PROTOCOL)]) as ws:
+        assert ws.subprotocol == PROTOCOL
+        async with asyncio.timeout(limit):
+            while len(samples) < count:
+                message = await ws.recv()
+                raw.append(json.loads(message))
+                sample = decoder.decode(message)
+                if sample is not None:
+                    samples.append(sample)
+    return samples, raw
+
+
+async def test_compact_viewers_get_a_schema_then_short_arrays_json_viewers_objects(
+    server: Server,
+) -> None:
+    async with connect(server.url) as plain:
+        assert plain.subprotocol is None  # a client that offers nothing: JSON objects, as ever
+        objects = await receive(plain, 12)
+        samples, raw = await compact_messages(server.url, 10)
+    assert isinstance(raw[0], dict) and raw[0]["compact"] == PROTOCOL
+    assert isinstance(raw[1], list) and len(raw[1]) == len(raw[0]["keys"])
+    by_seq = {s["seq"]: decode_sample(json.dumps(s)) for s in objects}
+    shared = [s for s in samples if s["seq"] in by_seq]
+    assert shared and all(by_seq[s["seq"]] == s for s in shared)
+    seqs = [s["seq"] for s in samples]
+    assert seqs == list(range(seqs[0], seqs[0] + 10))
+
+
+async def test_a_schema_change_comes_before_the_sample_it_fits_live_and_in_history() -> None:
+    sampler = SyntheticSampler(interval=FAST)
+    server = Server("127.0.0.1", 0, interval=FAST, sampler=sampler)
+    async with server, connect(server.url, subprotocols=[Subprotocol(PROTOCOL)]) as live:
+        await live.recv()  # the schema
+        await live.recv()  # a first sample
+        sampler.gpus = 2  # the next samples carry GPUs: new keys, a new schema
+        samples, raw = await compact_messages(server.url, 5 + server.hub.seq)
+        async with asyncio.timeout(10):
+            later = [json.loads(await live.recv()) for _ in range(8)]
+    # The newcomer's history spans the change: a schema first, another where the GPUs appear
+    # (and one more only if the loaded machine paused the sampler for a second: a new base).
+    schemas = [message for message in raw if isinstance(message, dict)]
+    assert isinstance(raw[0], dict) and "gpu.1.util_pct" not in raw[0]["keys"]
+    assert len(schemas) >= 2 and "gpu.1.util_pct" in schemas[-1]["keys"]
+    assert [len(s.get("gpu", [])) for s in samples][-3:] == [2, 2, 2]
+    live_schemas = [m for m in later if isinstance(m, dict)]
+    assert all("gpu.1.util_pct" in m["keys"] for m in live_schemas)
+
+
+async def test_detail_top_and_a_server_without_compact_send_json_to_a_compact_client() -> None:
+    old = Server("127.0.0.1", 0, interval=FAST, compact=False)
+    async with old, connect(old.url, subprotocols=[Subprotocol(PROTOCOL)]) as ws:
+        assert ws.subprotocol is None and "seq" in (await receive(ws, 1))[0]
+    async with Server("127.0.0.1", 0, interval=FAST, sampler=SyntheticSampler()) as server:
+        for query in ("?detail=1", "?top=3"):
+            async with connect(server.url + query, subprotocols=[Subprotocol(PROTOCOL)]) as ws:
+                assert ws.subprotocol is None and "seq" in (await receive(ws, 1))[0]
+
+
+async def test_json_is_encoded_only_for_a_form_someone_reads(server: Server) -> None:
+    await compact_messages(server.url, 3)
+    assert server.hub.newest is not None and server.hub.newest.formats == ("compact",)
+    async with connect(server.url + "?detail=1") as detailed:
+        await receive(detailed, 3)
+        newest = server.hub.newest
+    assert newest is not None and newest.formats == ("compact", "detail")

@@ -16,6 +16,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, InvalidURI, WebSocketException
+from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
 
 from ..redaction import redacted_logger, without_token
@@ -39,7 +40,12 @@ class ReconnectingStream(Generic[T]):
     ended. ``on_state`` is called with the new state on every change, from the iterating task.
     ``after`` is the ``(seq, t)`` of the newest item already seen elsewhere (a viewer that
     reconnects): items up to it are skipped.
+
+    A subclass may offer WebSocket ``subprotocols`` (in order of preference); ``subprotocol``
+    is the one the server chose for the newest connection (``None``: none, or not yet).
     """
+
+    subprotocols: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class ReconnectingStream(Generic[T]):
         self.missed = 0
         self.reconnects = 0
         self.last_error: str | None = None
+        self.subprotocol: str | None = None
         self._last = after  # (seq, t) of the newest item yielded
         self._iterating = False
 
@@ -74,8 +81,13 @@ class ReconnectingStream(Generic[T]):
             if self.on_state is not None:
                 self.on_state(state)
 
-    def _decode(self, message: str | bytes) -> T:
-        """The item a message carries; raises ``ValueError`` (naming why) for junk."""
+    def _opened(self, subprotocol: str | None) -> None:
+        """A connection opened speaking ``subprotocol`` (``None``: none), before its first
+        message."""
+
+    def _decode(self, message: str | bytes) -> T | None:
+        """The item a message carries, or ``None`` for a message that carries none (a compact
+        schema); raises ``ValueError`` (naming why) for junk."""
         raise NotImplementedError
 
     def _accept(self, message: str | bytes) -> T | None:
@@ -85,6 +97,8 @@ class ReconnectingStream(Generic[T]):
         except ValueError as err:
             self.invalid += 1
             log.debug("skipped a malformed message: %s", err)
+            return None
+        if item is None:
             return None
         seq, t = int(item["seq"]), float(item["t"])
         if self._last is not None:
@@ -116,7 +130,10 @@ class ReconnectingStream(Generic[T]):
                         compression=None,
                         close_timeout=1.0,
                         logger=redacted_logger("websockets.client"),
+                        subprotocols=[Subprotocol(name) for name in self.subprotocols] or None,
                     ) as websocket:
+                        self.subprotocol = websocket.subprotocol
+                        self._opened(websocket.subprotocol)
                         self._set_state("live")
                         delay = self.backoff[0]
                         async for message in websocket:

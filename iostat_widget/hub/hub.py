@@ -13,9 +13,9 @@ import logging
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from typing import NamedTuple
 
 from ..aio import cancel_and_wait
+from ..compact import CompactEncoder, CompactSchema
 from ..schema import Sample, encode_sample, lean_sample
 from ..sources.base import NoReading, Sampler
 from ..sources.top_processes import TopSampler
@@ -27,34 +27,77 @@ __all__ = ["EncodedSample", "Hub", "Listener"]
 log = logging.getLogger(__name__)
 
 
-class EncodedSample(NamedTuple):
-    """One sample as it travels: its number, its time, and its JSON texts, each encoded once.
+class EncodedSample:
+    """One sample as it travels: its number, its time, and its texts, each encoded at most once.
 
-    ``lean`` is the JSON of the lean sample every viewer gets; ``detail`` the JSON of the whole
-    sample (per-device maps, IOPS, interrupts, available memory) for the detail stream;
-    ``sample`` the sample itself, for ``/metrics`` (which need not decode what was just encoded).
-    ``top`` is the JSON of the lean sample plus its ``top`` key (the busiest processes, see
-    :meth:`Hub.acquire_top`), only while some viewer asks for it, else ``None``.
+    ``lean`` is the JSON of the lean sample JSON viewers get; ``detail`` the JSON of the whole
+    sample (per-device maps, IOPS, interrupts, available memory) for the detail stream: both are
+    encoded on first use (a tick nobody reads them in never encodes them) and kept.
+    ``compact`` is the lean sample in the compact form (:mod:`~iostat_widget.compact`, a JSON
+    array) and ``schema`` the schema it was written against, the same object from tick to tick
+    until it changes (its ``text`` is the schema message). ``sample`` is the sample itself, for
+    ``/metrics`` (which need not decode what was just encoded). ``top`` is the JSON of the lean
+    sample plus its ``top`` key (the busiest processes, see :meth:`Hub.acquire_top`), only while
+    some viewer asks for it, else ``None``. ``formats`` names the texts encoded so far.
     Not a WebSocket frame: the transports put these texts in frames of their own.
     """
 
-    seq: int
-    t: float
-    lean: str
-    detail: str
-    sample: Sample
-    top: str | None = None
+    __slots__ = (
+        "_detail",
+        "_lean",
+        "_lean_sample",
+        "compact",
+        "sample",
+        "schema",
+        "seq",
+        "t",
+        "top",
+    )
+
+    def __init__(
+        self,
+        sample: Sample,
+        lean: Sample,
+        compact: tuple[CompactSchema, str],
+        top: str | None = None,
+    ) -> None:
+        self.seq: int = sample["seq"]
+        self.t: float = sample["t"]
+        self.sample = sample
+        self.schema, self.compact = compact
+        self.top = top
+        self._lean_sample = lean
+        self._lean: str | None = None
+        self._detail: str | None = None
+
+    @property
+    def lean(self) -> str:
+        """JSON of the lean sample (encoded on first use)."""
+        if self._lean is None:
+            self._lean = encode_sample(self._lean_sample)
+        return self._lean
+
+    @property
+    def detail(self) -> str:
+        """JSON of the whole sample (encoded on first use)."""
+        if self._detail is None:
+            self._detail = encode_sample(self.sample)
+        return self._detail
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The texts encoded so far: ``"compact"``, then ``"lean"``, ``"detail"``, ``"top"``."""
+        done = (("lean", self._lean), ("detail", self._detail), ("top", self.top))
+        return ("compact", *(name for name, text in done if text is not None))
 
 
 Listener = Callable[[EncodedSample], None]
 
 
-def _encoded(sample: Sample, rows: list[TopRow] | None) -> EncodedSample:
+def _encoded(sample: Sample, rows: list[TopRow] | None, compact: CompactEncoder) -> EncodedSample:
     lean = lean_sample(sample)
     table = None if rows is None else encode_sample(Sample(**lean, top=rows))
-    return EncodedSample(
-        sample["seq"], sample["t"], encode_sample(lean), encode_sample(sample), sample, table
-    )
+    return EncodedSample(sample, lean, compact.encode(lean), table)
 
 
 class Hub:
@@ -102,6 +145,7 @@ class Hub:
         self._tick: asyncio.Future[None] | None = None  # done at each new sample, and on close
         self.errors = 0  #: sampler calls that raised (logged and skipped)
         self.no_reading = 0  #: ticks the sampler had nothing for (skipped quietly)
+        self._compact = CompactEncoder(self.interval)  # keeps the compact form's schema
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -216,7 +260,7 @@ class Hub:
     def _publish_one(self) -> None:
         try:
             sample = self.sampler.sample(self._next_seq)
-            encoded = _encoded(sample, self._top_rows())
+            encoded = _encoded(sample, self._top_rows(), self._compact)
         except NoReading as reason:
             self.no_reading += 1
             log.debug("no reading this tick: %s", reason)

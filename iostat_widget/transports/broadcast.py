@@ -46,6 +46,12 @@ class Broadcast:
         if self.connections:
             broadcast(self._ready(), message)
 
+    def send_all(self, message: str) -> None:
+        """Write ``message`` to every subscriber, even one behind: for a message the ones after
+        it are read by (a schema), so no subscriber ever reads them without it."""
+        if self.connections:
+            broadcast(self.connections, message)
+
     async def serve(self, connection: ServerConnection, history: History) -> None:
         """Send ``history``, join the live set, and read until the client leaves."""
         try:

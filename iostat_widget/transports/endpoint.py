@@ -11,6 +11,8 @@ A new transport is one module with one ``Endpoint`` subclass, and one entry in t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
@@ -44,6 +46,12 @@ class Endpoint:
     def status(self) -> dict[str, int]:
         """Counters for the health check, keyed by name."""
         return {}
+
+    def subprotocol(self, request: Request, offered: Sequence[str]) -> str | None:
+        """The WebSocket subprotocol to speak, among those the client ``offered`` (its
+        ``Sec-WebSocket-Protocol``, in its order); ``None`` (the default) speaks none, whatever
+        the client offered."""
+        return None
 
     def refuse(self, request: Request) -> Response | None:
         """A WebSocket endpoint's answer to a request it will not serve (a bad query), sent

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from .access import AccessPolicy
 from .endpoint import Endpoint
@@ -76,6 +77,23 @@ class Router:
     def viewers(self) -> int:
         """Clients of every viewer endpoint, now."""
         return sum(endpoint.clients for endpoint in self.endpoints if endpoint.viewer)
+
+    def select_subprotocol(
+        self, connection: ServerConnection, offered: Sequence[Subprotocol]
+    ) -> Subprotocol | None:
+        """websockets ``select_subprotocol`` hook: the endpoint's choice (none for a path that
+        has no endpoint: the request was refused before the handshake anyway)."""
+        request = connection.request
+        if request is None:
+            return None
+        try:
+            endpoint = self._by_path.get(urlsplit(request.path).path)
+        except ValueError:  # refused by process_request already
+            return None
+        if endpoint is None:
+            return None
+        chosen = endpoint.subprotocol(request, offered)
+        return None if chosen is None or chosen not in offered else Subprotocol(chosen)
 
     async def process_request(
         self, connection: ServerConnection, request: Request

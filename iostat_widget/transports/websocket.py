@@ -1,20 +1,23 @@
 """``/iostat``: the live path from the hub to every connected viewer, over WebSocket.
 
-Each sample is encoded once by the hub and broadcast with its history (see :mod:`.broadcast`):
-one write per client, no per-client task; a client whose socket stops draining is skipped, not
-waited for, and one that floods pings without reading is cut off (:class:`BoundedConnection`).
+Each sample is encoded once by the hub, in each form someone reads, and broadcast with its
+history (see :mod:`.broadcast`): one write per client, no per-client task; a client whose
+socket stops draining is skipped, not waited for, and one that floods pings without reading is
+cut off (:class:`BoundedConnection`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import ServerConnection
 from websockets.http11 import Request, Response
 
+from ..compact import PROTOCOL, CompactSchema
 from ..hub.hub import EncodedSample, Hub
-from .broadcast import Broadcast
+from .broadcast import Broadcast, History
 from .endpoint import Endpoint
 from .top_query import asked_top, top_refusal, wants_detail
 
@@ -59,15 +62,23 @@ class SampleSocket(Endpoint):
     only while such a viewer is connected); plain subscribers get the lean sample and cost no
     process reading. A bad ``top``, or ``top`` with ``detail=1``, is a 400 before the handshake
     (see :mod:`.top_query`). A viewer endpoint, guarded.
+
+    The lean stream also comes in the compact form (:mod:`~iostat_widget.compact`) to a client
+    that offers the subprotocol ``iostat.compact.v1`` (unless ``compact`` is false): the schema
+    message first and wherever the schema changes, each sample as a JSON array. A client that
+    offers nothing, or asks for ``detail=1`` or ``top=N``, gets JSON objects and no subprotocol.
     """
 
     viewer = True
     websocket = True
 
-    def __init__(self, hub: Hub, *, skip_above: int = 16 * 1024) -> None:
+    def __init__(self, hub: Hub, *, skip_above: int = 16 * 1024, compact: bool = True) -> None:
         super().__init__(frozenset({STREAM_PATH}))
         self.hub = hub
-        self.lean = Broadcast(skip_above)  #: subscribers of the lean stream
+        self.compact_enabled = compact  #: whether ``iostat.compact.v1`` is offered
+        self.compact = Broadcast(skip_above)  #: subscribers of the lean stream, compact form
+        self._schema: CompactSchema | None = None  # the compact schema of the last tick
+        self.lean = Broadcast(skip_above)  #: subscribers of the lean stream, JSON
         self.detail = Broadcast(skip_above)  #: those that asked for ``?detail=1``
         self.top = Broadcast(skip_above)  #: those that asked for ``?top=N``
         self.connection_class = BoundedConnection.capped_at(64 * skip_above)
@@ -80,17 +91,22 @@ class SampleSocket(Endpoint):
 
     @skip_above.setter
     def skip_above(self, value: int) -> None:
-        self.lean.skip_above = self.detail.skip_above = self.top.skip_above = value
+        for group in self._groups:
+            group.skip_above = value
+
+    @property
+    def _groups(self) -> tuple[Broadcast, ...]:
+        return (self.compact, self.lean, self.detail, self.top)
 
     @property
     def connections(self) -> set[ServerConnection]:
         """Every live subscriber (a new set: for reading, not for the hot path)."""
-        return self.lean.connections | self.detail.connections | self.top.connections
+        return set().union(*(group.connections for group in self._groups))
 
     @property
     def count(self) -> int:
         """How many subscribers are live."""
-        return sum(len(group.connections) for group in (self.lean, self.detail, self.top))
+        return sum(len(group.connections) for group in self._groups)
 
     @property
     def clients(self) -> int:
@@ -100,12 +116,12 @@ class SampleSocket(Endpoint):
     @property
     def skipped(self) -> int:
         """Samples not written to a client whose buffer was full."""
-        return self.lean.skipped + self.detail.skipped + self.top.skipped
+        return sum(group.skipped for group in self._groups)
 
     @property
     def ignored(self) -> int:
         """Messages clients sent, which the server does not expect."""
-        return self.lean.ignored + self.detail.ignored + self.top.ignored
+        return sum(group.ignored for group in self._groups)
 
     def status(self) -> dict[str, int]:
         """``clients``, ``skipped`` and ``dropped`` (connections cut off for not reading)."""
@@ -116,13 +132,49 @@ class SampleSocket(Endpoint):
         }
 
     def _broadcast(self, encoded: EncodedSample) -> None:
-        self.lean.send(encoded.lean)
-        self.detail.send(encoded.detail)
-        self.top.send(encoded.top or encoded.lean)  # no table: a reading that failed
+        # Each JSON text is encoded (by reading it) only while a group has someone to send it to.
+        if self.compact.connections:
+            if encoded.schema is not self._schema:  # every subscriber must have it, behind or not
+                self.compact.send_all(encoded.schema.text)
+            self.compact.send(encoded.compact)
+        self._schema = encoded.schema  # what a newcomer's history ended with, when it joins
+        if self.lean.connections:
+            self.lean.send(encoded.lean)
+        if self.detail.connections:
+            self.detail.send(encoded.detail)
+        if self.top.connections:
+            self.top.send(encoded.top or encoded.lean)  # no table: a reading that failed
 
     def refuse(self, request: Request) -> Response | None:
         """A 400 for a ``top`` that is not 0 to 25, or asked with ``detail=1``."""
         return top_refusal(request)
+
+    def subprotocol(self, request: Request, offered: Sequence[str]) -> str | None:
+        """``iostat.compact.v1`` for a lean viewer that offers it, while enabled; else none."""
+        if not self.compact_enabled or PROTOCOL not in offered:
+            return None
+        try:
+            query = parse_qs(urlsplit(request.path).query)
+            lean = not asked_top(query) and not wants_detail(query)
+        except ValueError:  # refused before the handshake (see refuse)
+            return None
+        return PROTOCOL if lean else None
+
+    def _compact_history(self) -> History:
+        """One newcomer's compact history: a schema message before the first sample and before
+        each sample whose schema differs from the one before it."""
+        sent: list[CompactSchema | None] = [None]
+
+        def after(seq: int) -> list[tuple[int, str]]:
+            items = []
+            for kept in self.hub.history_after(seq):
+                if kept.schema is not sent[0]:
+                    items.append((kept.seq - 1, kept.schema.text))
+                    sent[0] = kept.schema
+                items.append((kept.seq, kept.compact))
+            return items
+
+        return after
 
     def _lean_after(self, seq: int) -> list[tuple[int, str]]:
         return [(kept.seq, kept.lean) for kept in self.hub.history_after(seq)]
@@ -142,7 +194,9 @@ class SampleSocket(Endpoint):
         if top:
             self.hub.acquire_top(top)
         try:
-            if top:
+            if connection.subprotocol == PROTOCOL:
+                await self.compact.serve(connection, self._compact_history())
+            elif top:
                 await self.top.serve(connection, self._top_after)
             elif wants_detail(query):
                 await self.detail.serve(connection, self._detail_after)
