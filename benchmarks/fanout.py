@@ -31,6 +31,8 @@ from .swarmctl import Swarm, SwarmReport
 __all__ = ["Measurement", "measure", "payload_size", "row_names", "run"]
 
 RSS_LIMIT_MB = 250.0
+#: Half the viewers offer the compact form: the product then fans out both forms every tick.
+COMPACT_SHARE = 0.5
 
 
 @dataclass
@@ -69,7 +71,8 @@ class Measurement:
         last = [b for report in r for _, b in report.spread_ms.values()]
         errors = sorted({e for report in r for e in report.errors})
         return (
-            f"{sum(x.connected for x in r):,} connections over {len(r)} round(s), ramp "
+            f"{sum(x.connected for x in r):,} connections ({sum(x.compact for x in r):,} given "
+            f"the compact form) over {len(r)} round(s), ramp "
             f"{'/'.join(f'{x.ramp_seconds:.1f}' for x in r)} s, {self.failed} failed; "
             f"{sum(x.expected for x in r)} samples in {self.seconds:.1f} s, "
             f"{len(self.latencies):,} deliveries, p50/p90/p99/max {self.p(50):.1f}/"
@@ -158,6 +161,7 @@ def measure(kind: str, n: int, rate: float, config: Config, size: int, into: Mea
             processes=config.fanout_processes,
             concurrency=config.fanout_concurrency,
             max_seconds=300 + seconds,
+            compact_share=COMPACT_SHARE,
         ) as swarm,
     ):
         swarm.ready(timeout=60 + n / 40)
@@ -211,7 +215,11 @@ def run(config: Config) -> FigureResult:
         f"schema-valid {size}-byte sample (the size of a real sample here) with "
         "`websockets.broadcast()`; same compression, ping and max_size settings as the product. "
         "Product: `iostat-widget serve --interval 1/rate --history 1` (the one history sample a "
-        "viewer gets on connect falls before the window).",
+        "viewer gets on connect falls before the window). Half the viewers offer the compact "
+        "form (`iostat.compact.v1`): the product sends them compact samples and the others JSON "
+        "objects, two broadcasts a tick; the baseline, which selects no subprotocol, sends "
+        "everyone its one message. A compact viewer reads `seq` and `t` off the schema message's "
+        "base, as cheaply as a JSON viewer reads them.",
         "Latency = receive time in the viewer (when its socket is read) minus the sample's `t`, "
         "over every (viewer, sample) pair in the window; the viewers share the 2 cores with the "
         "server, so N deliveries per second also wait for the viewers' reads, the same for "

@@ -32,6 +32,7 @@ class RawClient(asyncio.Protocol):
         self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._buffer = bytearray()
         self._upgraded = False
+        self.subprotocol: str | None = None  #: what the server selected, if anything
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -46,11 +47,15 @@ class RawClient(asyncio.Protocol):
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            status = bytes(buffer[: buffer.find(b"\r\n")])
+            head = bytes(buffer[:end]).split(b"\r\n")
             del buffer[: end + 4]
-            if b" 101 " not in status:
-                self._fail(f"handshake refused: {status.decode(errors='replace')}")
+            if b" 101 " not in head[0]:
+                self._fail(f"handshake refused: {head[0].decode(errors='replace')}")
                 return
+            for line in head[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"sec-websocket-protocol":
+                    self.subprotocol = value.strip().decode()
             self._upgraded = True
             self.opened.set_result(None)
         while len(buffer) >= 2:
@@ -100,14 +105,19 @@ class RawClient(asyncio.Protocol):
             self.transport.abort()
 
 
-async def open_raw(url: str, on_message: OnMessage, limit: float) -> RawClient:
-    """Connect and complete the opening handshake within ``limit`` seconds."""
+async def open_raw(
+    url: str, on_message: OnMessage, limit: float, subprotocol: str | None = None
+) -> RawClient:
+    """Connect and complete the opening handshake within ``limit`` seconds, offering
+    ``subprotocol`` if given (``client.subprotocol`` says whether the server took it)."""
+    offer = f"Sec-WebSocket-Protocol: {subprotocol}\r\n" if subprotocol else ""
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     key = base64.b64encode(os.urandom(16)).decode()
     request = (
         f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"{offer}\r\n"
     ).encode()
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(limit):

@@ -27,13 +27,17 @@ from websockets.exceptions import ConnectionClosed
 
 from .rawws import RawClient, open_raw
 
+COMPACT = "iostat.compact.v1"  # iostat_widget.compact.PROTOCOL, without importing the package
+
 __all__ = ["Viewer", "main"]
 
 
 class Viewer:
     """One connection and what it received."""
 
-    def __init__(self) -> None:
+    def __init__(self, compact: bool = False) -> None:
+        self.compact = compact  #: offers the compact form (the baseline server ignores it)
+        self._base: tuple[int, int, float, int, float] | None = None  # see record_compact
         self.seqs = array("q")
         self.times = array("d")
         self.received = array("d")
@@ -45,14 +49,42 @@ class Viewer:
 
     def record(self, message: str | bytes, now: float) -> None:
         sample = json.loads(message)
+        if isinstance(sample, list):
+            self.record_compact(sample, now)
+            return
+        if "compact" in sample:  # a schema message: where the compact samples count from
+            keys = sample["keys"]
+            base = sample["base"]
+            self._base = (
+                keys.index("seq"),
+                keys.index("t"),
+                float(base["t"]),
+                int(base["seq"]),
+                float(base["interval"]),
+            )
+            return
         self.seqs.append(int(sample["seq"]))
         self.times.append(float(sample["t"]))
+        self.received.append(now)
+
+    def record_compact(self, values: list[Any], now: float) -> None:
+        """A compact sample: its ``seq`` and ``t`` read off the schema's base as
+        :class:`iostat_widget.compact.CompactDecoder` does (``seq`` an offset, ``t`` milliseconds
+        off the schedule), without building the whole sample: a viewer here should cost the
+        machine no more than a JSON one."""
+        if self._base is None:
+            raise ValueError("a compact sample before any schema message")
+        at_seq, at_t, t0, seq0, interval = self._base
+        seq = seq0 + int(values[at_seq])
+        self.seqs.append(seq)
+        self.times.append(t0 + (seq - seq0) * interval + values[at_t] / 1000.0)
         self.received.append(now)
 
     async def run_raw(self, url: str, gate: asyncio.Semaphore, open_timeout: float) -> None:
         async with gate:
             try:
-                self.raw = await open_raw(url, self.record, open_timeout)
+                offer = COMPACT if self.compact else None
+                self.raw = await open_raw(url, self.record, open_timeout, offer)
             except Exception as err:  # every failure to connect counts, whatever its kind
                 self.error = f"{type(err).__name__}: {err}"
                 self.opened.set_result(False)
@@ -130,6 +162,7 @@ def _result(viewers: list[Viewer], t0: float, t1: float) -> dict[str, Any]:
         "connected": sum(1 for v in viewers if v.opened.result()),
         "failed": sum(1 for v in viewers if not v.opened.result()),
         "closed_early": sum(1 for v in viewers if v.opened.result() and v.closed_at),
+        "compact": sum(1 for v in viewers if v.raw is not None and v.raw.subprotocol == COMPACT),
         "errors": sorted({v.error for v in viewers if v.error})[:5],
         "union": sorted(union),
         "counts": counts,
@@ -147,7 +180,8 @@ async def _read_line(limit: float) -> str:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    viewers = [Viewer() for _ in range(args.count)]
+    compact = round(args.count * args.compact_share)  # the first ones offer the compact form
+    viewers = [Viewer(compact=i < compact) for i in range(args.count)]
     gate = asyncio.Semaphore(args.concurrency)
     tasks = [
         asyncio.create_task(
@@ -189,6 +223,12 @@ def main() -> None:
         "--client", choices=["raw", "websockets"], default="raw", help="client implementation"
     )
     parser.add_argument("--max-seconds", type=float, default=600.0, help="give up after")
+    parser.add_argument(
+        "--compact-share",
+        type=float,
+        default=0.0,
+        help=f"share of the viewers that offer {COMPACT} (raw client only)",
+    )
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < min(hard, args.count + 100):

@@ -30,6 +30,7 @@ class SwarmReport:
     connected: int = 0
     failed: int = 0
     closed_early: int = 0
+    compact: int = 0  #: connections the server gave the compact form
     expected: int = 0  #: distinct sample numbers in the window
     lost: int = 0  #: (viewer, sample) pairs in the window that never arrived
     gaps: int = 0  #: numbers missing inside a viewer's whole stream
@@ -56,6 +57,7 @@ class Swarm(Closing):
         concurrency: int = 16,
         max_seconds: float = 600.0,
         client: str = "raw",
+        compact_share: float = 0.0,
     ) -> None:
         self.report = SwarmReport(clients)
         processes = max(1, min(processes, clients))
@@ -68,7 +70,7 @@ class Swarm(Closing):
                 [
                     *(PYTHON, "-m", "benchmarks.swarm", "--url", url, "--count", str(share)),
                     *("--concurrency", str(concurrency), "--max-seconds", str(max_seconds)),
-                    *("--client", client),
+                    *("--client", client, "--compact-share", str(compact_share)),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
@@ -127,6 +129,7 @@ class Swarm(Closing):
             union.update(obj["union"])
             counts.extend(obj["counts"])
             report.closed_early += int(obj["closed_early"])
+            report.compact += int(obj["compact"])
             report.gaps += int(obj["gaps"])
             report.duplicates += int(obj["duplicates"])
             report.messages += int(obj["messages"])
