@@ -59,6 +59,12 @@ class Measurement:
         return self.cpu_seconds / self.seconds * 100.0 if self.seconds else float("nan")
 
     @property
+    def cpu_per_delivery_us(self) -> float:
+        """Server CPU over the windows per (viewer, sample) delivered in them, µs."""
+        deliveries = len(self.latencies)
+        return self.cpu_seconds / deliveries * 1e6 if deliveries else float("nan")
+
+    @property
     def latencies(self) -> list[float]:
         return [ms for r in self.reports for ms in r.latencies_ms]
 
@@ -98,6 +104,7 @@ def _names(n: int) -> dict[str, str]:
         "lost": f"1. lost samples, N={n:,}",
         "rss": f"1. server RSS, MB, N={n:,}",
         "cpu": f"1. server CPU, % of a core, N={n:,}",
+        "per": f"1. server CPU per delivery, µs, N={n:,}",
     }
 
 
@@ -264,6 +271,13 @@ def run(config: Config) -> FigureResult:
                 Target("<=", RSS_LIMIT_MB, unit="MB") if n == largest else None,
             ),
             Row(names["cpu"], prod.cpu_percent, base.cpu_percent, label),
+            Row(
+                names["per"],
+                prod.cpu_per_delivery_us,
+                base.cpu_per_delivery_us,
+                label,
+                Target("<=", 1.1, "ratio"),
+            ),
         ]
         if interval is not None:
             notes.append(f"N={n:,} p99 ratio: {interval.text()}")
