@@ -73,8 +73,7 @@ def explain_compact(schema: str | bytes, sample: str | bytes) -> list[dict[str, 
             does not decode against it.
     """
     decoder = CompactDecoder()
-    if decoder.decode(schema) is not None:
-        raise CompactError("schema: expected a schema message, got a sample")
+    decoder.decode(schema)  # a sample here raises: no schema received yet
     decoded = decoder.decode(sample)
     if decoded is None:
         raise CompactError("sample: expected a sample, got a schema message")
