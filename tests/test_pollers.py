@@ -12,6 +12,7 @@ import bqplot
 import pytest
 from websockets.frames import Frame, Opcode
 
+from iostat_widget.compact import PROTOCOL
 from iostat_widget.course import (
     CountingProxy,
     Counts,
@@ -27,6 +28,8 @@ from iostat_widget.course import (
     parse_frames,
     percentiles_ms,
     read_lines,
+    sort_messages,
+    split_frames,
     split_http_head,
     websocket_watch,
     written_at,
@@ -114,6 +117,40 @@ async def test_frames_captured_through_the_proxy_decode(server: Server) -> None:
     _, client_frames = split_http_head(bytes(record.head_up))
     (close,) = parse_frames(client_frames, from_client=True)
     assert close.opcode == "CLOSE" and close.masked and close.header == 6 and close.size == 8
+
+
+async def test_websocket_watch_in_the_compact_form_sends_2_byte_headers(server: Server) -> None:
+    async with CountingProxy("127.0.0.1", server.port, capture=64 * 1024) as proxy:
+        plain = await websocket_watch(proxy, duration=0.5, server=server)
+        compact = await websocket_watch(proxy, duration=0.5, server=server, subprotocol=PROTOCOL)
+        records = proxy.connections
+    assert plain.transport == "WebSocket" and compact.transport == f"WebSocket ({PROTOCOL})"
+    assert compact.received >= 8 and compact.lost == 0 and compact.errors == 0
+    heads, sorted_frames = [], []
+    for record in records:
+        head, frames = split_http_head(bytes(record.head_down))
+        heads.append(head)
+        sorted_frames.append(sort_messages(split_frames(frames, from_client=False)))
+    assert f"Sec-WebSocket-Protocol: {PROTOCOL}".encode() not in heads[0]
+    assert f"Sec-WebSocket-Protocol: {PROTOCOL}".encode() in heads[1]
+    (no_schema, json_samples), (schemas, compact_samples) = sorted_frames
+    assert no_schema == [] and len(schemas) == 1  # the history starts with the schema
+    assert {info.header for info, _ in json_samples} == {4}
+    assert {info.header for info, _ in compact_samples} == {2}  # payloads of at most 125 B
+    sizes = [info.size for info, _ in compact_samples]
+    # One frame per sample, and nothing sent upstream during the run.
+    assert compact.bytes_per_sample == pytest.approx(sum(sizes) / len(sizes), abs=6)
+    assert compact.bytes_per_sample < plain.bytes_per_sample / 3
+
+
+async def test_websocket_watch_reads_json_when_the_server_declines_the_subprotocol() -> None:
+    sampler = SyntheticSampler(interval=FAST)
+    async with (
+        Server("127.0.0.1", 0, interval=FAST, sampler=sampler, compact=False) as plain_only,
+        CountingProxy("127.0.0.1", plain_only.port) as proxy,
+    ):
+        run = await websocket_watch(proxy, duration=0.3, subprotocol=PROTOCOL)
+    assert run.transport == "WebSocket" and run.received >= 4 and run.lost == 0
 
 
 def test_parse_frames_header_sizes_and_errors() -> None:

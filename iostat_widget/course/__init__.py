@@ -8,8 +8,16 @@ they are imported from :mod:`iostat_widget.course.charts` directly.
 
 from __future__ import annotations
 
+from .compact_view import explain_compact, sort_messages
 from .counting_proxy import ConnectionCount, CountingProxy, Counts
-from .frames import FrameInfo, parse_frames, split_http_head
+from .frames import (
+    FrameInfo,
+    HeaderBits,
+    parse_frames,
+    read_header,
+    split_frames,
+    split_http_head,
+)
 from .http_clients import Arrival, LineRead, WholeResponse, fetch_whole, read_lines
 from .logfile import append_lines, written_at
 from .pollers import decode_poll_body, long_poll, naive_poll, websocket_watch
@@ -32,6 +40,7 @@ __all__ = [
     "CountingProxy",
     "Counts",
     "FrameInfo",
+    "HeaderBits",
     "LineRead",
     "Run",
     "ScaleRow",
@@ -40,13 +49,17 @@ __all__ = [
     "at_scale",
     "binary_rate",
     "decode_poll_body",
+    "explain_compact",
     "fetch_whole",
     "long_poll",
     "markdown_table",
     "naive_poll",
     "parse_frames",
     "percentiles_ms",
+    "read_header",
     "read_lines",
+    "sort_messages",
+    "split_frames",
     "split_http_head",
     "websocket_watch",
     "written_at",

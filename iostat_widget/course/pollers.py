@@ -5,7 +5,8 @@
   sample interval, the samples produced meanwhile are never seen: they are counted as lost.
 * :func:`long_poll` asks for everything after the last number it has seen and waits for it
   (``/poll?after=SEQ``): nothing is lost, but every answer still costs a whole HTTP exchange.
-* :func:`websocket_watch` holds one WebSocket open and is sent each sample as it is taken.
+* :func:`websocket_watch` holds one WebSocket open and is sent each sample as it is taken, as
+  JSON objects or, offering ``iostat.compact.v1``, in the compact form.
 
 All three return a :class:`~iostat_widget.course.runs.Run`; a run never outlasts its
 ``duration`` by more than one request's timeout.
@@ -17,11 +18,13 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPResponse
 from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
+from ..compact import PROTOCOL, CompactDecoder
 from ..schema import MAX_MESSAGE_BYTES, Sample, SampleError, decode_sample, validate_sample
 from ..server import STREAM_PATH, Server
 from .counting_proxy import CountingProxy
@@ -190,14 +193,26 @@ async def long_poll(
     return window.close(run)
 
 
+def _decoder(subprotocol: str | None) -> Callable[[str | bytes], Sample | None]:
+    """How to read one message of a connection speaking ``subprotocol``: ``None`` for a compact
+    schema message, which carries no sample."""
+    return CompactDecoder().decode if subprotocol == PROTOCOL else decode_sample
+
+
 async def websocket_watch(
-    proxy: CountingProxy, *, duration: float, server: Server | None = None
+    proxy: CountingProxy,
+    *,
+    duration: float,
+    server: Server | None = None,
+    subprotocol: str | None = None,
 ) -> Run:
     """Hold one WebSocket to ``/iostat`` open and take every sample pushed to it.
 
     The handshake, the history burst and the first live sample are setup; the run starts at the
     first sample taken after the connection was opened and ends with the first sample received
-    after ``duration`` seconds.
+    after ``duration`` seconds. ``subprotocol`` is offered in the handshake (``"iostat.compact.v1"``
+    asks for the compact form); when the server chooses it, the run's transport names it and its
+    schema messages count as bytes, not as samples.
     """
     run = Run("WebSocket", requests=1)
     counts = proxy.counts
@@ -208,9 +223,13 @@ async def websocket_watch(
         max_size=MAX_MESSAGE_BYTES,
         open_timeout=10,
         close_timeout=2,
+        subprotocols=[Subprotocol(subprotocol)] if subprotocol else None,
     ) as websocket:
+        if websocket.subprotocol:
+            run.transport = f"WebSocket ({websocket.subprotocol})"
+        decode = _decoder(websocket.subprotocol)
         async with asyncio.timeout(30):  # history, then one live sample: bounded
-            while decode_sample(await websocket.recv())["t"] <= opened:
+            while (first := decode(await websocket.recv())) is None or first["t"] <= opened:
                 pass
         run.setup = proxy.counts - counts
         window = _Window(proxy, server)
@@ -225,7 +244,9 @@ async def websocket_watch(
                 run.errors += 1  # the server went quiet: end the run without that frame
                 break
             arrived = time.time()
-            sample = decode_sample(message)
+            sample = decode(message)
+            if sample is None:  # a new compact schema: its bytes count, it is no sample
+                continue
             run.seqs.append(sample["seq"])
             run.latencies.append(arrived - sample["t"])
             run.answers.append(1)
